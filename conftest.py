@@ -1,0 +1,3 @@
+"""Session-wide real infrastructure for every test directory of the workspace."""
+
+pytest_plugins = ["crm_devstack.pytest_plugin"]

@@ -1,0 +1,224 @@
+"""Idempotent event consumers on FastStream.
+
+Each batch the broker hands over is applied in one database transaction together with the ids
+of the events it applied, and the Kafka offsets are committed only after that transaction: a
+crash before the commit redelivers events that are then recognised and skipped. Redelivery,
+re-publish by the relay and replay therefore change nothing.
+
+When the batch fails, its events are applied one by one, each retried a bounded number of
+times; one that still fails goes to ``<topic>.dlq`` and the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.middlewares import AckPolicy
+from aiokafka import TopicPartition
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crm_shared.consumer.dead_letters import DeadLetterPublisher
+from crm_shared.events.envelope import EventEnvelope
+from crm_shared.events.kafka_binding import from_kafka_record
+from crm_shared.eventstore.schema import processed_events, schema_map
+from crm_shared.telemetry.metrics import ConsumerMetrics
+from crm_shared.telemetry.tracing import start_process_span
+
+log = logging.getLogger(__name__)
+
+ApplyEvent = Callable[[AsyncConnection, EventEnvelope], Awaitable[None]]
+"""Applies one event to the read model, inside the transaction it is given; no commit."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerConfig:
+    group_id: str
+    topics: Sequence[str]
+    schema: str
+    """The consuming service's schema, which holds its ``processed_events`` table."""
+    bootstrap_servers: str
+    max_retries: int = 3
+    retry_backoff: float = 0.2
+    max_records: int = 500
+
+
+class IdempotentConsumer:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        config: ConsumerConfig,
+        apply: ApplyEvent,
+        metrics: ConsumerMetrics | None = None,
+    ) -> None:
+        self.engine = engine.execution_options(schema_translate_map=schema_map(config.schema))
+        self.config = config
+        self.apply = apply
+        self.metrics = metrics
+        self.dead_letters = DeadLetterPublisher(
+            config.bootstrap_servers, client_id=f"{config.group_id}-dlq"
+        )
+
+    def subscribe(self, broker: KafkaBroker) -> None:
+        """Register this consumer on ``broker``: batches, manual commits, from the start."""
+
+        async def handle(message: KafkaMessage) -> None:
+            await self.handle(message)
+
+        broker.subscriber(
+            *self.config.topics,
+            group_id=self.config.group_id,
+            batch=True,
+            max_records=self.config.max_records,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+        )(handle)
+
+    async def handle(self, message: KafkaMessage) -> None:
+        """Apply a batch, then commit its offsets; on failure, rewind so nothing is skipped."""
+        raw = message.raw_message
+        records = raw if isinstance(raw, tuple) else (raw,)
+        try:
+            await self.handle_records(records)
+        except BaseException as error:
+            # Nothing of this batch is committed: rewind and let it be delivered again.
+            await message.nack()
+            if is_transient(error):
+                log.warning("batch postponed, infrastructure unavailable: %r", error)
+                await asyncio.sleep(self.config.retry_backoff)
+                return
+            raise
+        await message.ack()
+        self._report_lag(message, records)
+
+    async def handle_records(self, records: Sequence[Any]) -> None:
+        decoded: list[tuple[Any, EventEnvelope]] = []
+        for record in records:
+            try:
+                decoded.append((record, from_kafka_record(record.key, record.value, record.headers)))
+            except Exception as error:  # undecodable: no retry will help
+                await self._dead_letter(record, error, attempts=1)
+        if not decoded:
+            return
+        try:
+            await self._apply_in_one_transaction(decoded)
+        except Exception as error:
+            if is_transient(error):
+                raise
+            log.warning(
+                "batch of %d failed (%r); applying one by one", len(decoded), error
+            )
+            for record, envelope in decoded:
+                await self._apply_with_retries(record, envelope)
+
+    async def _apply_in_one_transaction(
+        self, decoded: Sequence[tuple[Any, EventEnvelope]]
+    ) -> None:
+        async with self.engine.begin() as connection:
+            fresh = await self._claim(connection, [envelope for _, envelope in decoded])
+            for record, envelope in decoded:
+                if envelope.id in fresh:
+                    fresh.discard(envelope.id)
+                    await self._apply_one(connection, record, envelope)
+                elif self.metrics:
+                    self.metrics.duplicates.inc()
+
+    async def _apply_with_retries(self, record: Any, envelope: EventEnvelope) -> None:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                async with self.engine.begin() as connection:
+                    if await self._claim(connection, [envelope]):
+                        await self._apply_one(connection, record, envelope)
+                    elif self.metrics:
+                        self.metrics.duplicates.inc()
+                return
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                if attempts > self.config.max_retries:
+                    await self._dead_letter(record, error, attempts)
+                    return
+                if self.metrics:
+                    self.metrics.retries.inc()
+                await asyncio.sleep(self.config.retry_backoff * 2 ** (attempts - 1))
+
+    async def _apply_one(
+        self, connection: AsyncConnection, record: Any, envelope: EventEnvelope
+    ) -> None:
+        started = time.perf_counter()
+        with start_process_span(record, envelope, self.config.group_id):
+            await self.apply(connection, envelope)
+        if self.metrics:
+            self.metrics.handler_seconds.labels(event_type=envelope.type).observe(
+                time.perf_counter() - started
+            )
+            self.metrics.applied.inc()
+
+    async def _claim(
+        self, connection: AsyncConnection, envelopes: Sequence[EventEnvelope]
+    ) -> set[str]:
+        """Record the events' ids as applied by this consumer; returns those not seen before."""
+        statement = (
+            pg_insert(processed_events)
+            .values([{"consumer": self.config.group_id, "event_id": e.id} for e in envelopes])
+            .on_conflict_do_nothing()
+            .returning(processed_events.c.event_id)
+        )
+        claimed = (await connection.execute(statement)).scalars().all()
+        return {str(event_id) for event_id in claimed}
+
+    async def _dead_letter(self, record: Any, error: BaseException, attempts: int) -> None:
+        log.error(
+            "event at %s[%d]@%d sent to the dead-letter topic after %d attempt(s): %r",
+            record.topic, record.partition, record.offset, attempts, error,
+        )
+        await self.dead_letters.publish(record, self.config.group_id, error, attempts)
+        if self.metrics:
+            self.metrics.dead_lettered.labels(topic=record.topic).inc()
+
+    def _report_lag(self, message: KafkaMessage, records: Sequence[Any]) -> None:
+        if self.metrics is None:
+            return
+        consumer = getattr(message, "consumer", None)
+        highwater = getattr(consumer, "highwater", None)
+        if highwater is None:
+            return
+        last: dict[tuple[str, int], int] = {}
+        for record in records:
+            last[(record.topic, record.partition)] = record.offset
+        for (topic, partition), offset in last.items():
+            end = highwater(TopicPartition(topic, partition))
+            if end is not None:
+                self.metrics.lag.labels(topic=topic, partition=str(partition)).set(
+                    max(end - offset - 1, 0)
+                )
+
+    async def close(self) -> None:
+        await self.dead_letters.close()
+
+    async def processed_count(self) -> int:
+        """How many events this consumer has applied (for tests and diagnostics)."""
+        async with self.engine.connect() as connection:
+            result = await connection.execute(
+                select(func.count()).where(processed_events.c.consumer == self.config.group_id)
+            )
+            return int(result.scalar_one())
+
+
+def is_transient(error: BaseException) -> bool:
+    """Errors of the infrastructure, not of the event: retry later, never dead-letter."""
+    if isinstance(error, OSError | TimeoutError | ConnectionError):
+        return True
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)

@@ -1,0 +1,261 @@
+"""Consumers apply every event exactly once, dead-letter poison, and stop gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_broker, dlq_topic
+from crm_shared.events.envelope import EventEnvelope, dataschema_for
+from crm_shared.events.kafka_binding import to_kafka_record
+from crm_shared.telemetry.metrics import ConsumerMetrics
+
+from .helpers import create_topics, read_topic
+from .read_model import applications, applier, create_table
+
+pytestmark = pytest.mark.integration
+
+PROCESSES = Path(__file__).parent / "processes"
+
+
+def envelope(customer: str, version: int, **data: Any) -> EventEnvelope:
+    event_type = "crm.contacts.contact.renamed"
+    return EventEnvelope(
+        id=str(uuid.uuid4()),
+        source="/crm/test",
+        type=event_type,
+        time=datetime.now(UTC),
+        subject=customer,
+        dataschema=dataschema_for(event_type, 1),
+        data={"name": f"v{version}", **data},
+        tenantid="tenant-1",
+        actor="user-1",
+        correlationid="corr-1",
+        streamid=customer,
+        streamversion=version,
+        partitionkey=customer,
+    )
+
+
+async def publish(bootstrap: str, topic: str, envelopes: list[EventEnvelope]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for item in envelopes:
+            record = to_kafka_record(item)
+            await producer.send(topic, record.value, key=record.key, headers=record.headers)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def topic(kafka_bootstrap: str, unique_name: str) -> str:
+    name = f"crm.{unique_name}.events"
+    await create_topics(kafka_bootstrap, name, dlq_topic(name))
+    return name
+
+
+@pytest.fixture
+async def read_model(engine: AsyncEngine, schema: str) -> str:
+    await create_table(engine, schema)
+    return schema
+
+
+class RunningConsumer:
+    def __init__(self, consumer: IdempotentConsumer, metrics: ConsumerMetrics) -> None:
+        self.consumer = consumer
+        self.metrics = metrics
+
+
+@pytest.fixture
+async def running_consumer(
+    engine: AsyncEngine, read_model: str, topic: str, kafka_bootstrap: str, unique_name: str
+) -> AsyncIterator[RunningConsumer]:
+    metrics = ConsumerMetrics(CollectorRegistry(), group=unique_name)
+    config = ConsumerConfig(
+        group_id=unique_name,
+        topics=[topic],
+        schema=read_model,
+        bootstrap_servers=kafka_bootstrap,
+        max_retries=2,
+        retry_backoff=0.01,
+    )
+    consumer = IdempotentConsumer(engine, config, applier(read_model), metrics)
+    broker = consumer_broker(kafka_bootstrap, [consumer], graceful_timeout=10)
+    await broker.start()
+    yield RunningConsumer(consumer, metrics)
+    await broker.stop()
+    await consumer.close()
+
+
+async def test_applies_each_event_once_even_when_delivered_twice(
+    running_consumer: RunningConsumer, engine: AsyncEngine, read_model: str,
+    topic: str, kafka_bootstrap: str,
+) -> None:
+    events = [envelope("c1", v) for v in (1, 2, 3)]
+    await publish(kafka_bootstrap, topic, events + events)  # a relay re-publish, say
+
+    async def all_seen() -> bool:
+        return running_consumer.metrics.duplicates._value.get() >= 3  # noqa: SLF001
+    await wait_for(all_seen)
+    rows = await applications(engine, read_model)
+    assert sorted(r[0] for r in rows) == sorted(e.id for e in events)
+    assert [r[2] for r in rows] == [1, 2, 3]
+
+
+async def test_replaying_the_topic_from_the_start_changes_nothing(
+    engine: AsyncEngine, read_model: str, topic: str, kafka_bootstrap: str, unique_name: str
+) -> None:
+    config = ConsumerConfig(
+        group_id=unique_name, topics=[topic], schema=read_model, bootstrap_servers=kafka_bootstrap
+    )
+    events = [envelope(f"c{i}", 1) for i in range(20)]
+    await publish(kafka_bootstrap, topic, events)
+
+    first = IdempotentConsumer(engine, config, applier(read_model))
+    broker = consumer_broker(kafka_bootstrap, [first], graceful_timeout=5)
+    await broker.start()
+
+    async def applied() -> bool:
+        return len(await applications(engine, read_model)) == 20
+    await wait_for(applied)
+    await broker.stop()
+    await first.close()
+
+    await rewind_group(kafka_bootstrap, unique_name, topic)
+    metrics = ConsumerMetrics(CollectorRegistry(), group=unique_name)
+    second = IdempotentConsumer(engine, config, applier(read_model), metrics)
+    broker = consumer_broker(kafka_bootstrap, [second], graceful_timeout=5)
+    await broker.start()
+    try:
+        async def redelivered() -> bool:
+            return metrics.duplicates._value.get() == 20  # noqa: SLF001
+        await wait_for(redelivered)
+    finally:
+        await broker.stop()
+        await second.close()
+    assert len(await applications(engine, read_model)) == 20
+
+
+async def rewind_group(bootstrap: str, group: str, topic: str) -> None:
+    """Commit offset 0 on every partition for ``group`` (which must have no members)."""
+    rewinder = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                                enable_auto_commit=False)
+    await rewinder.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in rewinder.partitions_for_topic(topic) or ()]
+        rewinder.assign(partitions)
+        await rewinder.commit(dict.fromkeys(partitions, 0))
+    finally:
+        await rewinder.stop()
+
+
+async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_rest_are_applied(
+    running_consumer: RunningConsumer, engine: AsyncEngine, read_model: str,
+    topic: str, kafka_bootstrap: str, unique_name: str,
+) -> None:
+    poison = envelope("c1", 2, poison=True)
+    events = [envelope("c1", 1), poison, envelope("c1", 3), envelope("c2", 1)]
+    await publish(kafka_bootstrap, topic, events)
+
+    async def rest_applied() -> bool:
+        return len(await applications(engine, read_model)) == 3
+    await wait_for(rest_applied)
+    [dead] = await read_topic(kafka_bootstrap, dlq_topic(topic), expected=1)
+    headers = dict(dead.headers)
+    assert headers["ce_id"] == poison.id.encode()
+    assert headers["dlq_error_type"].endswith(b"PoisonEvent")
+    assert headers["dlq_original_topic"] == topic.encode()
+    assert headers["dlq_consumer_group"] == unique_name.encode()
+    assert headers["dlq_attempts"] == b"3"
+    assert dead.value == to_kafka_record(poison).value
+    dlq_count = running_consumer.metrics.dead_lettered.labels(topic=topic)._value.get()  # noqa: SLF001
+    assert dlq_count == 1
+
+
+async def test_an_undecodable_message_is_dead_lettered_without_retries(
+    running_consumer: RunningConsumer, engine: AsyncEngine, read_model: str,
+    topic: str, kafka_bootstrap: str,
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    await producer.send_and_wait(topic, b"not json", key=b"c9", headers=[("ce_id", b"x")])
+    await producer.stop()
+    await publish(kafka_bootstrap, topic, [envelope("c9", 1)])
+
+    async def applied() -> bool:
+        return len(await applications(engine, read_model)) == 1
+    await wait_for(applied)
+    [dead] = await read_topic(kafka_bootstrap, dlq_topic(topic), expected=1)
+    assert dict(dead.headers)["dlq_attempts"] == b"1"
+
+
+@pytest.mark.slow
+async def test_sigterm_finishes_the_event_in_hand_commits_and_leaves_the_group(
+    engine: AsyncEngine, read_model: str, topic: str, kafka_bootstrap: str,
+    database_url: str, unique_name: str,
+) -> None:
+    slow = envelope("c1", 1, slow=True)
+    command = [
+        sys.executable, str(PROCESSES / "consumer_process.py"),
+        "--database-url", database_url, "--schema", read_model, "--topic", topic,
+        "--group", unique_name, "--bootstrap", kafka_bootstrap, "--slow-seconds", "3",
+    ]
+    process = subprocess.Popen(command)
+    try:
+        await asyncio.sleep(4)  # joined the group
+        await publish(kafka_bootstrap, topic, [slow])
+        await asyncio.sleep(1.5)  # the handler is now inside its 3 s of work
+        process.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        returncode = await asyncio.to_thread(process.wait, 30)
+        shutdown_seconds = time.monotonic() - stopped_at
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert returncode == 0
+    assert shutdown_seconds < 15
+    assert [row[0] for row in await applications(engine, read_model)] == [slow.id]
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(unique_name)
+        [description] = await admin.describe_consumer_groups([unique_name])
+    finally:
+        await admin.close()
+    committed = {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+    assert sum(committed.values()) == 1  # the one event, committed before leaving
+    assert _group_state(description) == "Empty"  # left at once, no session timeout to wait
+
+
+def _group_state(description: Any) -> str:
+    groups = getattr(description, "groups", None)
+    if groups:
+        state = groups[0][2]
+        return state.decode() if isinstance(state, bytes) else str(state)
+    return str(description)
+

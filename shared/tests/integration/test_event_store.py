@@ -1,0 +1,147 @@
+"""The event store: optimistic concurrency, streams, time travel and the global log."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from crm_shared.errors import ConcurrencyConflict
+from crm_shared.eventstore import EventStore
+
+from .helpers import METADATA, contact_created, new_stream_id, renamed
+
+pytestmark = pytest.mark.integration
+
+
+async def test_appends_a_batch_as_consecutive_versions(store: EventStore) -> None:
+    stream = new_stream_id()
+    recorded = await store.append(
+        stream, 0, [contact_created(stream), renamed(stream, "Ada L.")], METADATA
+    )
+    assert [e.stream_version for e in recorded] == [1, 2]
+    assert recorded[0].global_position < recorded[1].global_position
+    events = await store.read_stream(stream)
+    assert [e.event_type for e in events] == [
+        "crm.contacts.contact.created",
+        "crm.contacts.contact.renamed",
+    ]
+    assert events[1].data == {"name": "Ada L."}
+    assert events[0].metadata == METADATA
+
+
+async def test_a_stale_expected_version_is_a_conflict_naming_both_versions(
+    store: EventStore,
+) -> None:
+    stream = new_stream_id()
+    await store.append(stream, 0, [contact_created(stream)], METADATA)
+    with pytest.raises(ConcurrencyConflict) as raised:
+        await store.append(stream, 0, [renamed(stream, "Grace")], METADATA)
+    assert (raised.value.expected_version, raised.value.actual_version) == (0, 1)
+    assert raised.value.status_code == 409
+    assert await store.stream_version(stream) == 1
+
+
+async def test_of_concurrent_appends_at_the_same_version_exactly_one_wins(
+    store: EventStore,
+) -> None:
+    stream = new_stream_id()
+    await store.append(stream, 0, [contact_created(stream)], METADATA)
+
+    async def rename(name: str) -> str:
+        try:
+            await store.append(stream, 1, [renamed(stream, name)], METADATA)
+        except ConcurrencyConflict as conflict:
+            assert (conflict.expected_version, conflict.actual_version) == (1, 2)
+            return "conflict"
+        return "won"
+
+    outcomes = await asyncio.gather(*(rename(f"name-{i}") for i in range(16)))
+    assert sorted(outcomes).count("won") == 1
+    assert outcomes.count("conflict") == 15
+    assert [e.stream_version for e in await store.read_stream(stream)] == [1, 2]
+
+
+async def test_a_writer_blocked_by_an_uncommitted_append_gets_the_conflict_after_commit(
+    store: EventStore,
+) -> None:
+    stream = new_stream_id()
+    async with store.unit_of_work() as first:
+        await first.append(stream, 0, [contact_created(stream)], METADATA)
+        second = asyncio.create_task(store.append(stream, 0, [contact_created(stream)], METADATA))
+        await asyncio.sleep(0.3)
+        assert not second.done()  # waits on the first writer's uncommitted version 1
+    with pytest.raises(ConcurrencyConflict):
+        await second
+
+
+async def test_read_tables_commit_or_roll_back_with_the_append(store: EventStore) -> None:
+    stream = new_stream_id()
+    async with store.unit_of_work() as uow:
+        await uow.connection.execute(text(f"CREATE TABLE {store.schema}.names (name text)"))
+    with pytest.raises(RuntimeError):
+        async with store.unit_of_work() as uow:
+            await uow.append(stream, 0, [contact_created(stream)], METADATA)
+            await uow.connection.execute(text(f"INSERT INTO {store.schema}.names VALUES ('Ada')"))
+            raise RuntimeError("the command failed after appending")
+    assert await store.read_stream(stream) == []
+    async with store.engine.connect() as connection:
+        count = await connection.scalar(text(f"SELECT count(*) FROM {store.schema}.names"))
+    assert count == 0
+
+
+async def test_the_stream_as_of_a_moment_holds_only_what_was_recorded_by_then(
+    store: EventStore,
+) -> None:
+    stream = new_stream_id()
+    await store.append(stream, 0, [contact_created(stream)], METADATA)
+    await asyncio.sleep(0.05)
+    between = datetime.now(UTC)
+    await asyncio.sleep(0.05)
+    await store.append(stream, 1, [renamed(stream, "Grace")], METADATA)
+    past = await store.read_stream(stream, as_of=between)
+    assert [e.stream_version for e in past] == [1]
+    assert len(await store.read_stream(stream)) == 2
+
+
+async def test_reads_all_events_in_global_position_order(store: EventStore) -> None:
+    streams = [new_stream_id() for _ in range(3)]
+    for stream in streams:
+        await store.append(stream, 0, [contact_created(stream)], METADATA)
+    everything = await store.read_all()
+    assert [e.stream_id for e in everything] == streams
+    after_first = await store.read_all(after_position=everything[0].global_position, limit=1)
+    assert [e.stream_id for e in after_first] == streams[1:2]
+
+
+async def test_stored_events_are_immutable(store: EventStore) -> None:
+    stream = new_stream_id()
+    await store.append(stream, 0, [contact_created(stream)], METADATA)
+    for statement in (
+        f"UPDATE {store.schema}.events SET data = '{{}}'",
+        f"DELETE FROM {store.schema}.events",
+        f"TRUNCATE {store.schema}.events",
+    ):
+        with pytest.raises(DBAPIError, match="immutable"):
+            async with store.engine.begin() as connection:
+                await connection.execute(text(statement))
+    assert len(await store.read_stream(stream)) == 1
+
+
+async def test_migrations_are_idempotent_and_keep_each_service_in_its_schema(
+    database_url: str, store: EventStore
+) -> None:
+    from crm_shared.eventstore import upgrade
+
+    await upgrade(database_url, store.schema)
+    async with store.engine.connect() as connection:
+        tables = set(
+            await connection.scalars(
+                text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+                {"s": store.schema},
+            )
+        )
+    assert {"events", "relay_checkpoints", "processed_events", "alembic_version"} <= tables

@@ -1,0 +1,54 @@
+"""Pytest fixtures: one real Kafka broker and one real PostgreSQL per test session.
+
+Infrastructure that is already running (``./crm up``, or ``KAFKA_BOOTSTRAP_SERVERS`` and
+``DATABASE_URL`` pointing elsewhere) is reused; what the session starts, it stops.
+Each test that needs tables gets a schema of its own, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from crm_devstack.stack import Endpoints, repo_root, session_stack
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Endpoints]:
+    state_dir = Path(os.environ.get("CRM_TEST_STATE_DIR", repo_root() / ".local" / "stack"))
+    with session_stack(state_dir) as endpoints:
+        yield endpoints
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(stack: Endpoints) -> str:
+    return stack.kafka_bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+def database_url(stack: Endpoints) -> str:
+    """The SQLAlchemy asyncpg URL of the session's PostgreSQL."""
+    url = stack.database_url
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url}")
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A name no other test uses: for schemas, topics and consumer groups."""
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[object]:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url, pool_size=40, max_overflow=10)
+    yield engine
+    await engine.dispose()
