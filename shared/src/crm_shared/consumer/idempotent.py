@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka.annotations import KafkaMessage as KafkaMessageContext
 from faststream.middlewares import AckPolicy
 from aiokafka import TopicPartition
 from sqlalchemy import func, select
@@ -30,13 +31,20 @@ from crm_shared.consumer.dead_letters import DeadLetterPublisher
 from crm_shared.events.envelope import EventEnvelope
 from crm_shared.events.kafka_binding import from_kafka_record
 from crm_shared.eventstore.schema import processed_events, schema_map
-from crm_shared.telemetry.metrics import ConsumerMetrics
-from crm_shared.telemetry.tracing import start_process_span
+from crm_shared.telemetry.pipeline_metrics import ConsumerMetrics
+from crm_shared.telemetry.kafka_spans import start_batch_process_span, start_process_span
 
 log = logging.getLogger(__name__)
 
 ApplyEvent = Callable[[AsyncConnection, EventEnvelope], Awaitable[None]]
 """Applies one event to the read model, inside the transaction it is given; no commit."""
+
+ApplyBatch = Callable[[AsyncConnection, Sequence[EventEnvelope]], Awaitable[None]]
+"""Applies events (in order, none seen before) in the transaction it is given; no commit.
+
+For read models that can write many events in one statement; each event gets its own
+processing span only with ``ApplyEvent``.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +64,17 @@ class IdempotentConsumer:
         self,
         engine: AsyncEngine,
         config: ConsumerConfig,
-        apply: ApplyEvent,
+        apply: ApplyEvent | None = None,
         metrics: ConsumerMetrics | None = None,
+        *,
+        apply_batch: ApplyBatch | None = None,
     ) -> None:
+        if (apply is None) == (apply_batch is None):
+            raise ValueError("give exactly one of apply and apply_batch")
         self.engine = engine.execution_options(schema_translate_map=schema_map(config.schema))
         self.config = config
         self.apply = apply
+        self.apply_batch = apply_batch
         self.metrics = metrics
         self.dead_letters = DeadLetterPublisher(
             config.bootstrap_servers, client_id=f"{config.group_id}-dlq"
@@ -70,7 +83,7 @@ class IdempotentConsumer:
     def subscribe(self, broker: KafkaBroker) -> None:
         """Register this consumer on ``broker``: batches, manual commits, from the start."""
 
-        async def handle(message: KafkaMessage) -> None:
+        async def handle(message: KafkaMessageContext) -> None:
             await self.handle(message)
 
         broker.subscriber(
@@ -123,13 +136,36 @@ class IdempotentConsumer:
         self, decoded: Sequence[tuple[Any, EventEnvelope]]
     ) -> None:
         async with self.engine.begin() as connection:
-            fresh = await self._claim(connection, [envelope for _, envelope in decoded])
-            for record, envelope in decoded:
-                if envelope.id in fresh:
-                    fresh.discard(envelope.id)
-                    await self._apply_one(connection, record, envelope)
-                elif self.metrics:
-                    self.metrics.duplicates.inc()
+            await self._apply_fresh(connection, decoded)
+
+    async def _apply_fresh(
+        self, connection: AsyncConnection, decoded: Sequence[tuple[Any, EventEnvelope]]
+    ) -> None:
+        """Claim the events' ids and apply those claimed for the first time, in order."""
+        fresh_ids = await self._claim(connection, [envelope for _, envelope in decoded])
+        fresh: list[tuple[Any, EventEnvelope]] = []
+        for record, envelope in decoded:
+            if envelope.id in fresh_ids:
+                fresh_ids.discard(envelope.id)  # a second copy in the same batch is a duplicate
+                fresh.append((record, envelope))
+        if self.metrics and len(fresh) < len(decoded):
+            self.metrics.duplicates.inc(len(decoded) - len(fresh))
+        if not fresh:
+            return
+        started = time.perf_counter()
+        if self.apply_batch is not None:
+            with start_batch_process_span(fresh, self.config.group_id):
+                await self.apply_batch(connection, [envelope for _, envelope in fresh])
+        else:
+            assert self.apply is not None
+            for record, envelope in fresh:
+                with start_process_span(record, envelope, self.config.group_id):
+                    await self.apply(connection, envelope)
+        if self.metrics:
+            elapsed = (time.perf_counter() - started) / len(fresh)
+            for _, envelope in fresh:
+                self.metrics.observe_handler(envelope.type, elapsed)
+            self.metrics.applied.inc(len(fresh))
 
     async def _apply_with_retries(self, record: Any, envelope: EventEnvelope) -> None:
         attempts = 0
@@ -137,10 +173,7 @@ class IdempotentConsumer:
             attempts += 1
             try:
                 async with self.engine.begin() as connection:
-                    if await self._claim(connection, [envelope]):
-                        await self._apply_one(connection, record, envelope)
-                    elif self.metrics:
-                        self.metrics.duplicates.inc()
+                    await self._apply_fresh(connection, [(record, envelope)])
                 return
             except Exception as error:
                 if is_transient(error):
@@ -151,18 +184,6 @@ class IdempotentConsumer:
                 if self.metrics:
                     self.metrics.retries.inc()
                 await asyncio.sleep(self.config.retry_backoff * 2 ** (attempts - 1))
-
-    async def _apply_one(
-        self, connection: AsyncConnection, record: Any, envelope: EventEnvelope
-    ) -> None:
-        started = time.perf_counter()
-        with start_process_span(record, envelope, self.config.group_id):
-            await self.apply(connection, envelope)
-        if self.metrics:
-            self.metrics.handler_seconds.labels(event_type=envelope.type).observe(
-                time.perf_counter() - started
-            )
-            self.metrics.applied.inc()
 
     async def _claim(
         self, connection: AsyncConnection, envelopes: Sequence[EventEnvelope]
@@ -184,7 +205,7 @@ class IdempotentConsumer:
         )
         await self.dead_letters.publish(record, self.config.group_id, error, attempts)
         if self.metrics:
-            self.metrics.dead_lettered.labels(topic=record.topic).inc()
+            self.metrics.dead_letter(record.topic)
 
     def _report_lag(self, message: KafkaMessage, records: Sequence[Any]) -> None:
         if self.metrics is None:
@@ -199,9 +220,7 @@ class IdempotentConsumer:
         for (topic, partition), offset in last.items():
             end = highwater(TopicPartition(topic, partition))
             if end is not None:
-                self.metrics.lag.labels(topic=topic, partition=str(partition)).set(
-                    max(end - offset - 1, 0)
-                )
+                self.metrics.set_lag(topic, partition, max(end - offset - 1, 0))
 
     async def close(self) -> None:
         await self.dead_letters.close()

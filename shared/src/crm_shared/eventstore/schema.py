@@ -63,7 +63,7 @@ processed_events = Table(
     "processed_events",
     metadata,
     Column("consumer", Text, primary_key=True),
-    Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("event_id", Text, primary_key=True),
     Column(
         "processed_at", DateTime(timezone=True), nullable=False, server_default=text("now()")
     ),

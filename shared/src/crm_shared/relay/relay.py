@@ -24,8 +24,8 @@ from crm_shared.eventstore.model import RecordedEvent
 from crm_shared.relay.gaps import GapGuard
 from crm_shared.relay.reader import OutboxReader
 from crm_shared.relay.records import kafka_record_for
-from crm_shared.telemetry.metrics import RelayMetrics
-from crm_shared.telemetry.tracing import start_publish_span
+from crm_shared.telemetry.pipeline_metrics import RelayMetrics
+from crm_shared.telemetry.kafka_spans import start_publish_span
 
 log = logging.getLogger(__name__)
 

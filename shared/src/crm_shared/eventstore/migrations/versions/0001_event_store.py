@@ -63,7 +63,7 @@ def upgrade() -> None:
     op.execute(f"""
         CREATE TABLE "{s}".processed_events (
             consumer text NOT NULL,
-            event_id uuid NOT NULL,
+            event_id text NOT NULL,
             processed_at timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (consumer, event_id)
         )
