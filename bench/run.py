@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import appends, end_to_end, kafka_baseline, postgres_baseline
 from bench.stats import median
-from crm_devstack.stack import repo_root, session_stack
 from crm_shared.eventstore import upgrade
 
 RESULTS = Path(__file__).parent / "results"
@@ -116,6 +115,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a fifth of the work, for smoke runs")
     args = parser.parse_args()
+    from crm_devstack.stack import repo_root, session_stack
+
     with session_stack(repo_root() / ".local" / "stack") as endpoints:
         report = asyncio.run(run(
             args.repeat, args.quick, endpoints.kafka_bootstrap_servers, endpoints.database_url))

@@ -22,14 +22,14 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.annotations import KafkaMessage as KafkaMessageContext
 from faststream.middlewares import AckPolicy
 from aiokafka import TopicPartition
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_shared.consumer.dead_letters import DeadLetterPublisher
 from crm_shared.events.envelope import EventEnvelope
 from crm_shared.events.kafka_binding import from_kafka_record
+from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.eventstore.schema import processed_events, schema_map
 from crm_shared.telemetry.pipeline_metrics import ConsumerMetrics
 from crm_shared.telemetry.kafka_spans import start_batch_process_span, start_process_span
@@ -75,6 +75,12 @@ class IdempotentConsumer:
         self.config = config
         self.apply = apply
         self.apply_batch = apply_batch
+        # Fixed text whatever the batch size, so it is prepared once.
+        self._claim_statement = text(
+            f'INSERT INTO "{validate_schema_name(config.schema)}".processed_events'
+            " (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[]))"
+            " ON CONFLICT DO NOTHING RETURNING event_id"
+        )
         self.metrics = metrics
         self.dead_letters = DeadLetterPublisher(
             config.bootstrap_servers, client_id=f"{config.group_id}-dlq"
@@ -189,13 +195,9 @@ class IdempotentConsumer:
         self, connection: AsyncConnection, envelopes: Sequence[EventEnvelope]
     ) -> set[str]:
         """Record the events' ids as applied by this consumer; returns those not seen before."""
-        statement = (
-            pg_insert(processed_events)
-            .values([{"consumer": self.config.group_id, "event_id": e.id} for e in envelopes])
-            .on_conflict_do_nothing()
-            .returning(processed_events.c.event_id)
-        )
-        claimed = (await connection.execute(statement)).scalars().all()
+        statement = self._claim_statement
+        parameters = {"consumer": self.config.group_id, "ids": [e.id for e in envelopes]}
+        claimed = (await connection.execute(statement, parameters)).scalars().all()
         return {str(event_id) for event_id in claimed}
 
     async def _dead_letter(self, record: Any, error: BaseException, attempts: int) -> None:

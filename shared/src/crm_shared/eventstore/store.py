@@ -6,13 +6,14 @@ written in that same transaction (``UnitOfWork.connection``), so a client reads 
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, Text, cast, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Row, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_shared.errors import ConcurrencyConflict
@@ -22,13 +23,43 @@ from crm_shared.eventstore.schema import events, schema_map
 
 # Taking the transaction id before any position is drawn from the identity sequence is what
 # lets the relay know that every transaction that could still fill a gap is in its snapshot.
-def _current_version_query(stream_id: str) -> Select[tuple[str, int]]:
-    version = (
-        select(func.coalesce(func.max(events.c.stream_version), 0))
-        .where(events.c.stream_id == stream_id)
-        .scalar_subquery()
-    )
-    return select(cast(func.pg_current_xact_id(), Text).label("xid"), version.label("version"))
+class _Statements:
+    """The append path's SQL for one schema: fixed text, so it is prepared once and reused.
+
+    Taking the transaction id before any position is drawn from the identity sequence is what
+    lets the relay know that every transaction that could still fill a gap is listed as in
+    progress in its snapshot (see ``crm_shared.relay.gaps``).
+    """
+
+    def __init__(self, schema: str) -> None:
+        # One round trip: the version check and the insert, which writes nothing unless the
+        # stream is at the expected version. ``current`` is joined, hence evaluated (and the
+        # transaction id assigned) before the insert draws its first position.
+        self.append = text(
+            "WITH current AS ("
+            " SELECT pg_current_xact_id() AS xid, coalesce(max(stream_version), 0) AS version"
+            f' FROM "{schema}".events WHERE stream_id = :stream_id),'
+            " written AS ("
+            f' INSERT INTO "{schema}".events (event_id, stream_id, stream_version, event_type,'
+            " schema_version, partition_key, subject, tenant_id, data, metadata, occurred_at)"
+            " SELECT e.event_id, :stream_id, e.stream_version, e.event_type, e.schema_version,"
+            " e.partition_key, e.subject, :tenant_id, e.data::jsonb, CAST(:metadata AS jsonb),"
+            " e.occurred_at"
+            " FROM current, unnest(CAST(:event_ids AS uuid[]), CAST(:versions AS integer[]),"
+            " CAST(:types AS text[]), CAST(:schema_versions AS integer[]),"
+            " CAST(:keys AS text[]), CAST(:subjects AS text[]), CAST(:data AS text[]),"
+            " CAST(:occurred AS timestamptz[]))"
+            " AS e(event_id, stream_version, event_type, schema_version, partition_key,"
+            " subject, data, occurred_at)"
+            " WHERE current.version = :expected_version AND current.xid IS NOT NULL"
+            # Rows a concurrent writer holds are skipped; positions grow with versions.
+            " ORDER BY e.stream_version"
+            " ON CONFLICT ON CONSTRAINT events_stream_version_key DO NOTHING"
+            " RETURNING global_position, recorded_at, stream_version)"
+            " SELECT current.version AS current_version, written.global_position,"
+            " written.recorded_at, written.stream_version"
+            " FROM current LEFT JOIN written ON true"
+        )
 
 
 class EventStore:
@@ -37,12 +68,13 @@ class EventStore:
     def __init__(self, engine: AsyncEngine, schema: str) -> None:
         self.schema = validate_schema_name(schema)
         self.engine = engine.execution_options(schema_translate_map=schema_map(self.schema))
+        self._statements = _Statements(self.schema)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         """A transaction: commits when the block ends normally, rolls back on any exception."""
         async with self.engine.begin() as connection:
-            yield UnitOfWork(connection)
+            yield UnitOfWork(connection, self._statements)
 
     async def append(
         self,
@@ -87,8 +119,9 @@ class EventStore:
 class UnitOfWork:
     """An open transaction: append events and write read tables, all or nothing."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, statements: _Statements) -> None:
         self.connection = connection
+        self._statements = statements
 
     async def append(
         self,
@@ -106,48 +139,35 @@ class UnitOfWork:
             raise ValueError("expected_version must be >= 0 (0: the stream must not exist)")
         if not new_events:
             return []
-        current = (
-            await self.connection.execute(_current_version_query(stream_id))
-        ).one()
-        if current.version != expected_version:
-            raise ConcurrencyConflict(stream_id, expected_version, current.version)
-
-        metadata_json = metadata.to_json()
-        rows = [
-            {
-                "event_id": event.event_id,
-                "stream_id": stream_id,
-                "stream_version": expected_version + index,
-                "event_type": event.event_type,
-                "schema_version": event.schema_version,
-                "partition_key": event.partition_key,
-                "subject": event.subject,
-                "tenant_id": metadata.tenant_id,
-                "data": event.data,
-                "metadata": metadata_json,
-                "occurred_at": event.occurred_at,
-            }
-            for index, event in enumerate(new_events, start=1)
-        ]
-        # A concurrent writer of the same versions makes this wait for its commit; then the
-        # conflicting rows are skipped rather than aborting the caller's transaction.
-        statement = (
-            pg_insert(events)
-            .values(rows)
-            .on_conflict_do_nothing(constraint="events_stream_version_key")
-            .returning(events.c.global_position, events.c.recorded_at, events.c.stream_version)
-        )
-        written = (await self.connection.execute(statement)).all()
-        if len(written) != len(rows):
+        versions = list(range(expected_version + 1, expected_version + 1 + len(new_events)))
+        parameters = {
+            "stream_id": stream_id,
+            "expected_version": expected_version,
+            "tenant_id": metadata.tenant_id,
+            "metadata": json.dumps(metadata.to_json()),
+            "event_ids": [event.event_id for event in new_events],
+            "versions": versions,
+            "types": [event.event_type for event in new_events],
+            "schema_versions": [event.schema_version for event in new_events],
+            "keys": [event.partition_key for event in new_events],
+            "subjects": [event.subject for event in new_events],
+            "data": [json.dumps(event.data) for event in new_events],
+            "occurred": [event.occurred_at for event in new_events],
+        }
+        result = await self.connection.execute(self._statements.append, parameters)
+        written = [row for row in result.all() if row.global_position is not None]
+        if len(written) != len(new_events):
+            # Either the stream had moved on, or a concurrent writer took these versions
+            # while we waited for it; its commit is visible to this new statement.
             actual = await _stream_version(self.connection, stream_id)
             raise ConcurrencyConflict(stream_id, expected_version, actual)
         by_version = {row.stream_version: row for row in written}
         return [
             RecordedEvent(
-                global_position=by_version[row["stream_version"]].global_position,
+                global_position=by_version[version].global_position,
                 event_id=event.event_id,
                 stream_id=stream_id,
-                stream_version=row["stream_version"],
+                stream_version=version,
                 event_type=event.event_type,
                 schema_version=event.schema_version,
                 partition_key=event.partition_key,
@@ -155,9 +175,9 @@ class UnitOfWork:
                 data=event.data,
                 metadata=metadata,
                 occurred_at=event.occurred_at,
-                recorded_at=by_version[row["stream_version"]].recorded_at,
+                recorded_at=by_version[version].recorded_at,
             )
-            for event, row in zip(new_events, rows, strict=True)
+            for event, version in zip(new_events, versions, strict=True)
         ]
 
     async def read_stream(

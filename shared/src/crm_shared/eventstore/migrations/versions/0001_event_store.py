@@ -36,7 +36,6 @@ def upgrade() -> None:
             CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
         )
     """)
-    op.execute(f'CREATE INDEX events_tenant_idx ON "{s}".events (tenant_id, global_position)')
     # The log is immutable: history is corrected by new events, never by rewriting old ones.
     op.execute(f"""
         CREATE FUNCTION "{s}".events_are_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
