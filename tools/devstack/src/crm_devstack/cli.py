@@ -1,0 +1,57 @@
+"""``crm-stack``: start, stop and inspect the local Kafka and PostgreSQL.
+
+    crm-stack up       start what is not running; print where everything is
+    crm-stack down     stop what the project started
+    crm-stack status   what runs where (exit status 3 when something is down)
+    crm-stack env      export lines for KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import warnings
+
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+from crm_devstack.stack import Endpoints, Stack  # noqa: E402
+
+
+def _exports(endpoints: Endpoints) -> str:
+    return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in endpoints.as_env().items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="crm-stack", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["up", "down", "status", "env"])
+    args = parser.parse_args(argv)
+    stack = Stack()
+
+    if args.command == "up":
+        endpoints = stack.up()
+        for row in stack.status():
+            print(f"{row.name:9} running at {row.where}" + (f" (pid {row.pid})" if row.pid else ""))
+        print(_exports(endpoints))
+        return 0
+    if args.command == "down":
+        stack.down()
+        print("stopped")
+        return 0
+    if args.command == "status":
+        rows = stack.status()
+        for row in rows:
+            state = "running" if row.running else "stopped"
+            pid = f" pid {row.pid}" if row.pid else ""
+            print(f"{row.name:9} {state:8} {row.where}{pid}")
+        return 0 if all(row.running for row in rows) else 3
+    rows = stack.status()
+    if not all(row.running for row in rows):
+        print("the stack is not running: ./crm up", file=sys.stderr)
+        return 3
+    print(_exports(stack.endpoints()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

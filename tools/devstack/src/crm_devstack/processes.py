@@ -1,0 +1,112 @@
+"""Detached server processes whose pid and ports are remembered in a state directory.
+
+A server started by one command (``crm-stack up``) outlives it and is found again by the next
+(``crm-stack down``) through ``state.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+
+def repo_root() -> Path:
+    """The checkout this package runs from (the folder holding ``.git``), else the cwd."""
+    for folder in [Path(__file__).resolve(), *Path(__file__).resolve().parents]:
+        if (folder / ".git").exists():
+            return folder
+    return Path.cwd()
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CRM_CACHE_DIR", repo_root() / ".cache"))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_accepts(port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class State:
+    """``state.json`` in a server's state directory: its ports and, while it runs, its pid."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "state.json"
+
+    def load(self) -> dict[str, Any]:
+        if self.path.exists():
+            loaded: dict[str, Any] = json.loads(self.path.read_text())
+            return loaded
+        return {}
+
+    def save(self, **values: Any) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        merged = {**self.load(), **values}
+        self.path.write_text(json.dumps(merged, indent=2) + "\n")
+
+
+def spawn_detached(
+    command: Sequence[str], log_file: Path, env: dict[str, str] | None = None,
+    user: str | None = None,
+) -> int:
+    """Start ``command`` in a session of its own, so it outlives this process; returns pid."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(
+            list(command), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, env=env, user=user,
+        )
+    return process.pid
+
+
+def is_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        process = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return False
+    return process.status() != psutil.STATUS_ZOMBIE
+
+
+def terminate(pid: int | None, timeout: float, sig: int = signal.SIGTERM) -> None:
+    """Signal ``pid`` and wait for it to go; SIGKILL it if it outstays ``timeout``."""
+    if not is_alive(pid):
+        return
+    assert pid is not None
+    process = psutil.Process(pid)
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except psutil.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def wait_until(condition: Any, timeout: float, what: str, log_file: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            tail = ""
+            if log_file and log_file.exists():
+                tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-30:])
+            raise TimeoutError(f"{what} did not happen within {timeout:.0f} s\n{tail}")
+        time.sleep(0.1)
