@@ -6,9 +6,8 @@ import asyncio
 import time
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from crm_shared.eventstore import EventMetadata, EventStore, NewEvent
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 METADATA = EventMetadata(tenant_id="bench", actor="bench", correlation_id="bench")
 

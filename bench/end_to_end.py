@@ -16,12 +16,12 @@ import uuid
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from crm_shared.eventstore import EventStore, upgrade
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.appends import METADATA, contact_event
 from bench.stats import percentile
-from crm_shared.eventstore import EventStore, upgrade
 
 ROOT = Path(__file__).parents[1]
 
@@ -41,28 +41,47 @@ class Pipeline:
     async def __aenter__(self) -> Pipeline:
         await upgrade(self.database_url, self.schema)
         async with self.engine.begin() as connection:
-            await connection.execute(text(
-                f"CREATE TABLE {self.schema}.contact_view "
-                "(customer text, name text, version int, latency_s float8)"
-            ))
+            await connection.execute(
+                text(
+                    f"CREATE TABLE {self.schema}.contact_view "
+                    "(customer text, name text, version int, latency_s float8)"
+                )
+            )
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
         await admin.start()
         await admin.create_topics([NewTopic(self.topic, 3, 1), NewTopic(f"{self.topic}.dlq", 1, 1)])
         await admin.close()
         for role in ("consumer", "relay"):
-            self._processes.append(subprocess.Popen(
-                [sys.executable, "-m", "bench.pipeline_process", role,
-                 "--database-url", self.database_url, "--schema", self.schema,
-                 "--topic", self.topic, "--bootstrap", self.bootstrap],
-                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
+            self._processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.pipeline_process",
+                        role,
+                        "--database-url",
+                        self.database_url,
+                        "--schema",
+                        self.schema,
+                        "--topic",
+                        self.topic,
+                        "--bootstrap",
+                        self.bootstrap,
+                    ],
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         await asyncio.sleep(4)  # the consumer joins its group
         return self
 
     async def applied(self) -> int:
         async with self.engine.connect() as connection:
-            return int(await connection.scalar(
-                text(f"SELECT count(*) FROM {self.schema}.contact_view")) or 0)
+            return int(
+                await connection.scalar(text(f"SELECT count(*) FROM {self.schema}.contact_view"))
+                or 0
+            )
 
     async def wait_applied(self, count: int, timeout: float = 600) -> None:
         deadline = time.monotonic() + timeout
@@ -74,7 +93,8 @@ class Pipeline:
     async def latencies(self) -> list[float]:
         async with self.engine.connect() as connection:
             rows = await connection.scalars(
-                text(f"SELECT latency_s FROM {self.schema}.contact_view"))
+                text(f"SELECT latency_s FROM {self.schema}.contact_view")
+            )
             return list(rows)
 
     async def __aexit__(self, *exc: object) -> None:

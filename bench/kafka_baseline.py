@@ -24,12 +24,19 @@ async def produce_and_consume(bootstrap: str, messages: int, size: int = 1024) -
 
     payload = os.urandom(size)
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"bench-{topic}",
-        auto_offset_reset="earliest", enable_auto_commit=False, max_poll_records=1000,
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-{topic}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=1000,
     )
     await consumer.start()
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5,
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
         max_batch_size=256 * 1024,
     )
     await producer.start()

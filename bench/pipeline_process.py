@@ -13,12 +13,11 @@ import asyncio
 import signal
 from collections.abc import Sequence
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
-
 from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_broker
 from crm_shared.events.envelope import EventEnvelope
 from crm_shared.relay import OutboxRelay, RelayConfig
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 
 def view_applier(schema: str):  # type: ignore[no-untyped-def]
@@ -30,12 +29,15 @@ def view_applier(schema: str):  # type: ignore[no-untyped-def]
     )
 
     async def apply_batch(connection: AsyncConnection, events: Sequence[EventEnvelope]) -> None:
-        await connection.execute(upsert, {
-            "c": [e.partitionkey for e in events],
-            "n": [str(e.data.get("name")) for e in events],
-            "v": [e.streamversion for e in events],
-            "s": [float(e.data.get("sent_at", 0.0)) for e in events],
-        })
+        await connection.execute(
+            upsert,
+            {
+                "c": [e.partitionkey for e in events],
+                "n": [str(e.data.get("name")) for e in events],
+                "v": [e.streamversion for e in events],
+                "s": [float(e.data.get("sent_at", 0.0)) for e in events],
+            },
+        )
 
     return apply_batch
 
@@ -46,10 +48,17 @@ async def run(args: argparse.Namespace) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
         if args.role == "relay":
-            relay = OutboxRelay(engine, RelayConfig(
-                schema=args.schema, topic=args.topic, source="/crm/bench",
-                bootstrap_servers=args.bootstrap, batch_size=1000, poll_interval=0.005,
-            ))
+            relay = OutboxRelay(
+                engine,
+                RelayConfig(
+                    schema=args.schema,
+                    topic=args.topic,
+                    source="/crm/bench",
+                    bootstrap_servers=args.bootstrap,
+                    batch_size=1000,
+                    poll_interval=0.005,
+                ),
+            )
             try:
                 await relay.run(stop)
             finally:
@@ -57,9 +66,13 @@ async def run(args: argparse.Namespace) -> None:
         else:
             consumer = IdempotentConsumer(
                 engine,
-                ConsumerConfig(group_id=f"{args.schema}-view", topics=[args.topic],
-                               schema=args.schema, bootstrap_servers=args.bootstrap,
-                               max_records=1000),
+                ConsumerConfig(
+                    group_id=f"{args.schema}-view",
+                    topics=[args.topic],
+                    schema=args.schema,
+                    bootstrap_servers=args.bootstrap,
+                    max_records=1000,
+                ),
                 apply_batch=view_applier(args.schema),
             )
             broker = consumer_broker(args.bootstrap, [consumer], graceful_timeout=10)

@@ -35,7 +35,10 @@ async def single_row_commits(dsn: str, writers: int, per_writer: int) -> dict[st
                     await connection.execute(
                         f"INSERT INTO {table} (event_id, stream_id, stream_version, data) "
                         "VALUES ($1, $2, $3, $4)",
-                        uuid.uuid4(), stream, version, data,
+                        uuid.uuid4(),
+                        stream,
+                        version,
+                        data,
                     )
 
     started = time.perf_counter()

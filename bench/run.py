@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crm_shared.eventstore import upgrade
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import appends, end_to_end, kafka_baseline, postgres_baseline
 from bench.stats import median
-from crm_shared.eventstore import upgrade
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -53,7 +53,7 @@ def asyncpg_dsn(url: str) -> str:
 def sqlalchemy_url(url: str) -> str:
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
+            return "postgresql+asyncpg://" + url[len(prefix) :]
     return url
 
 
@@ -65,44 +65,62 @@ async def run(repeat: int, quick: bool, bootstrap: str, database_url: str) -> di
     await upgrade(url, schema)
     results: dict[str, Any] = {}
     try:
-        results["a_raw_kafka"] = await repeated(repeat, lambda: kafka_baseline.produce_and_consume(
-            bootstrap, int(50_000 * scale)))
+        results["a_raw_kafka"] = await repeated(
+            repeat, lambda: kafka_baseline.produce_and_consume(bootstrap, int(50_000 * scale))
+        )
         results["raw_postgres_single_row_commits"] = await repeated(
-            repeat, lambda: postgres_baseline.single_row_commits(
-                asyncpg_dsn(url), 32, int(200 * scale)))
+            repeat,
+            lambda: postgres_baseline.single_row_commits(asyncpg_dsn(url), 32, int(200 * scale)),
+        )
         results["b_single_event_commands"] = await repeated(
-            repeat, lambda: appends.single_event_commands(engine, schema, 32, int(200 * scale)))
+            repeat, lambda: appends.single_event_commands(engine, schema, 32, int(200 * scale))
+        )
         results["b_batches_of_100"] = await repeated(
-            repeat, lambda: appends.batched_appends(engine, schema, 8, int(40 * scale)))
+            repeat, lambda: appends.batched_appends(engine, schema, 8, int(40 * scale))
+        )
         results["c_end_to_end_throughput"] = await repeated(
-            repeat, lambda: end_to_end.throughput(engine, url, bootstrap, int(50_000 * scale)))
+            repeat, lambda: end_to_end.throughput(engine, url, bootstrap, int(50_000 * scale))
+        )
         results["c_end_to_end_latency_at_1000_per_s"] = await repeated(
-            repeat, lambda: end_to_end.latency_at_fixed_rate(
-                engine, url, bootstrap, rate=1000, seconds=20 * scale))
+            repeat,
+            lambda: end_to_end.latency_at_fixed_rate(
+                engine, url, bootstrap, rate=1000, seconds=20 * scale
+            ),
+        )
     finally:
         await engine.dispose()
 
     raw_kafka = results["a_raw_kafka"]["median"]["produce_consume_msgs_per_s"]
     raw_pg = results["raw_postgres_single_row_commits"]["median"]["commits_per_s"]
     summary = {
-        "single_event_commands_per_s": results["b_single_event_commands"]["median"]["commands_per_s"],
+        "single_event_commands_per_s": results["b_single_event_commands"]["median"][
+            "commands_per_s"
+        ],
         "batched_events_per_s": results["b_batches_of_100"]["median"]["events_per_s"],
-        "single_event_commands_ratio_to_raw_postgres":
-            results["b_single_event_commands"]["median"]["commands_per_s"] / raw_pg,
-        "end_to_end_events_per_s":
-            results["c_end_to_end_throughput"]["median"]["end_to_end_events_per_s"],
-        "end_to_end_ratio_to_raw_kafka":
-            results["c_end_to_end_throughput"]["median"]["end_to_end_events_per_s"] / raw_kafka,
-        "end_to_end_p50_ms_at_1000_per_s":
-            results["c_end_to_end_latency_at_1000_per_s"]["median"]["p50_ms"],
-        "end_to_end_p99_ms_at_1000_per_s":
-            results["c_end_to_end_latency_at_1000_per_s"]["median"]["p99_ms"],
+        "single_event_commands_ratio_to_raw_postgres": results["b_single_event_commands"]["median"][
+            "commands_per_s"
+        ]
+        / raw_pg,
+        "end_to_end_events_per_s": results["c_end_to_end_throughput"]["median"][
+            "end_to_end_events_per_s"
+        ],
+        "end_to_end_ratio_to_raw_kafka": results["c_end_to_end_throughput"]["median"][
+            "end_to_end_events_per_s"
+        ]
+        / raw_kafka,
+        "end_to_end_p50_ms_at_1000_per_s": results["c_end_to_end_latency_at_1000_per_s"]["median"][
+            "p50_ms"
+        ],
+        "end_to_end_p99_ms_at_1000_per_s": results["c_end_to_end_latency_at_1000_per_s"]["median"][
+            "p99_ms"
+        ],
     }
     verdicts = {
         name: {
             "target": target,
             "measured": summary[name],
-            "met": summary[name] <= target if name.endswith("_ms_at_1000_per_s")
+            "met": summary[name] <= target
+            if name.endswith("_ms_at_1000_per_s")
             else summary[name] >= target,
         }
         for name, target in TARGETS.items()
@@ -118,8 +136,9 @@ def main() -> None:
     from crm_devstack.stack import repo_root, session_stack
 
     with session_stack(repo_root() / ".local" / "stack") as endpoints:
-        report = asyncio.run(run(
-            args.repeat, args.quick, endpoints.kafka_bootstrap_servers, endpoints.database_url))
+        report = asyncio.run(
+            run(args.repeat, args.quick, endpoints.kafka_bootstrap_servers, endpoints.database_url)
+        )
     report["meta"] = {
         "at": datetime.now(UTC).isoformat(),
         "repeat": args.repeat,
@@ -144,7 +163,10 @@ def _cpus() -> int:
 
 def _commit() -> str:
     result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False,
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
         cwd=Path(__file__).parent,
     )
     return result.stdout.strip()

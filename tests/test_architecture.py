@@ -16,9 +16,7 @@ ROOT = Path(__file__).parents[1]
 
 
 def service_packages() -> list[str]:
-    return sorted(
-        init.parent.name for init in ROOT.glob("services/*/src/*/__init__.py")
-    )
+    return sorted(init.parent.name for init in ROOT.glob("services/*/src/*/__init__.py"))
 
 
 def contracts() -> list[dict[str, Any]]:
@@ -52,6 +50,9 @@ def test_the_shared_package_is_forbidden_to_import_any_service() -> None:
 def test_the_import_contracts_hold() -> None:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

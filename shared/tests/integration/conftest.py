@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from crm_shared.eventstore import EventStore, upgrade
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @pytest.fixture

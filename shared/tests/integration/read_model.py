@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import asyncio
 
+from crm_shared.events.envelope import EventEnvelope
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from crm_shared.events.envelope import EventEnvelope
 
 
 class PoisonEvent(Exception):
@@ -37,7 +36,11 @@ def applier(schema: str, slow_seconds: float = 0.0):  # type: ignore[no-untyped-
             await asyncio.sleep(slow_seconds)
         await connection.execute(
             text(f"INSERT INTO {schema}.applications VALUES (:id, :customer, :version)"),
-            {"id": envelope.id, "customer": envelope.partitionkey, "version": envelope.streamversion},
+            {
+                "id": envelope.id,
+                "customer": envelope.partitionkey,
+                "version": envelope.streamversion,
+            },
         )
 
     return apply
@@ -46,6 +49,8 @@ def applier(schema: str, slow_seconds: float = 0.0):  # type: ignore[no-untyped-
 async def applications(engine: AsyncEngine, schema: str) -> list[tuple[str, str, int]]:
     async with engine.connect() as connection:
         rows = await connection.execute(
-            text(f"SELECT event_id, customer, version FROM {schema}.applications ORDER BY applied_at")
+            text(
+                f"SELECT event_id, customer, version FROM {schema}.applications ORDER BY applied_at"
+            )
         )
         return [(r.event_id, r.customer, r.version) for r in rows]

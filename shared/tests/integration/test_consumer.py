@@ -16,13 +16,12 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from prometheus_client import CollectorRegistry
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_broker, dlq_topic
 from crm_shared.events.envelope import EventEnvelope, dataschema_for
 from crm_shared.events.kafka_binding import to_kafka_record
 from crm_shared.telemetry.pipeline_metrics import ConsumerMetrics
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .helpers import create_topics, read_topic
 from .read_model import applications, applier, create_table
@@ -112,14 +111,18 @@ async def running_consumer(
 
 
 async def test_applies_each_event_once_even_when_delivered_twice(
-    running_consumer: RunningConsumer, engine: AsyncEngine, read_model: str,
-    topic: str, kafka_bootstrap: str,
+    running_consumer: RunningConsumer,
+    engine: AsyncEngine,
+    read_model: str,
+    topic: str,
+    kafka_bootstrap: str,
 ) -> None:
     events = [envelope("c1", v) for v in (1, 2, 3)]
     await publish(kafka_bootstrap, topic, events + events)  # a relay re-publish, say
 
     async def all_seen() -> bool:
-        return running_consumer.metrics.duplicates._value.get() >= 3  # noqa: SLF001
+        return running_consumer.metrics.duplicates_seen() >= 3
+
     await wait_for(all_seen)
     rows = await applications(engine, read_model)
     assert sorted(r[0] for r in rows) == sorted(e.id for e in events)
@@ -141,6 +144,7 @@ async def test_replaying_the_topic_from_the_start_changes_nothing(
 
     async def applied() -> bool:
         return len(await applications(engine, read_model)) == 20
+
     await wait_for(applied)
     await broker.stop()
     await first.close()
@@ -151,8 +155,10 @@ async def test_replaying_the_topic_from_the_start_changes_nothing(
     broker = consumer_broker(kafka_bootstrap, [second], graceful_timeout=5)
     await broker.start()
     try:
+
         async def redelivered() -> bool:
-            return metrics.duplicates._value.get() == 20  # noqa: SLF001
+            return metrics.duplicates_seen() == 20
+
         await wait_for(redelivered)
     finally:
         await broker.stop()
@@ -162,8 +168,9 @@ async def test_replaying_the_topic_from_the_start_changes_nothing(
 
 async def rewind_group(bootstrap: str, group: str, topic: str) -> None:
     """Commit offset 0 on every partition for ``group`` (which must have no members)."""
-    rewinder = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False)
+    rewinder = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
     await rewinder.start()
     try:
         partitions = [TopicPartition(topic, p) for p in range(3)]  # as the fixture created it
@@ -174,8 +181,12 @@ async def rewind_group(bootstrap: str, group: str, topic: str) -> None:
 
 
 async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_rest_are_applied(
-    running_consumer: RunningConsumer, engine: AsyncEngine, read_model: str,
-    topic: str, kafka_bootstrap: str, unique_name: str,
+    running_consumer: RunningConsumer,
+    engine: AsyncEngine,
+    read_model: str,
+    topic: str,
+    kafka_bootstrap: str,
+    unique_name: str,
 ) -> None:
     poison = envelope("c1", 2, poison=True)
     events = [envelope("c1", 1), poison, envelope("c1", 3), envelope("c2", 1)]
@@ -183,6 +194,7 @@ async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_rest_are_app
 
     async def rest_applied() -> bool:
         return len(await applications(engine, read_model)) == 3
+
     await wait_for(rest_applied)
     [dead] = await read_topic(kafka_bootstrap, dlq_topic(topic), expected=1)
     headers = dict(dead.headers)
@@ -196,8 +208,11 @@ async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_rest_are_app
 
 
 async def test_an_undecodable_message_is_dead_lettered_without_retries(
-    running_consumer: RunningConsumer, engine: AsyncEngine, read_model: str,
-    topic: str, kafka_bootstrap: str,
+    running_consumer: RunningConsumer,
+    engine: AsyncEngine,
+    read_model: str,
+    topic: str,
+    kafka_bootstrap: str,
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
@@ -207,6 +222,7 @@ async def test_an_undecodable_message_is_dead_lettered_without_retries(
 
     async def applied() -> bool:
         return len(await applications(engine, read_model)) == 1
+
     await wait_for(applied)
     [dead] = await read_topic(kafka_bootstrap, dlq_topic(topic), expected=1)
     assert dict(dead.headers)["dlq_attempts"] == b"1"
@@ -214,14 +230,29 @@ async def test_an_undecodable_message_is_dead_lettered_without_retries(
 
 @pytest.mark.slow
 async def test_sigterm_finishes_the_event_in_hand_commits_and_leaves_the_group(
-    engine: AsyncEngine, read_model: str, topic: str, kafka_bootstrap: str,
-    database_url: str, unique_name: str,
+    engine: AsyncEngine,
+    read_model: str,
+    topic: str,
+    kafka_bootstrap: str,
+    database_url: str,
+    unique_name: str,
 ) -> None:
     slow = envelope("c1", 1, slow=True)
     command = [
-        sys.executable, str(PROCESSES / "consumer_process.py"),
-        "--database-url", database_url, "--schema", read_model, "--topic", topic,
-        "--group", unique_name, "--bootstrap", kafka_bootstrap, "--slow-seconds", "3",
+        sys.executable,
+        str(PROCESSES / "consumer_process.py"),
+        "--database-url",
+        database_url,
+        "--schema",
+        read_model,
+        "--topic",
+        topic,
+        "--group",
+        unique_name,
+        "--bootstrap",
+        kafka_bootstrap,
+        "--slow-seconds",
+        "3",
     ]
     process = subprocess.Popen(command)
     try:
@@ -257,4 +288,3 @@ def _group_state(description: Any) -> str:
         state = groups[0][2]
         return state.decode() if isinstance(state, bytes) else str(state)
     return str(description)
-

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from crm_shared.events.kafka_binding import from_kafka_record
 from crm_shared.eventstore import EventStore
 from crm_shared.relay import OutboxRelay, RelayConfig
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .helpers import METADATA, contact_created, create_topics, new_stream_id, read_topic, renamed
 
@@ -170,9 +169,18 @@ async def test_a_relay_killed_between_publishing_and_checkpointing_only_republis
 ) -> None:
     streams = await write_history(store, customers=10, renames=9)  # 100 events
     command = [
-        sys.executable, str(PROCESSES / "relay_process.py"),
-        "--database-url", database_url, "--schema", schema, "--topic", topic,
-        "--bootstrap", kafka_bootstrap, "--batch-size", "30",
+        sys.executable,
+        str(PROCESSES / "relay_process.py"),
+        "--database-url",
+        database_url,
+        "--schema",
+        schema,
+        "--topic",
+        topic,
+        "--bootstrap",
+        kafka_bootstrap,
+        "--batch-size",
+        "30",
     ]
     cwd = Path(__file__).parents[3]  # the repository root
     crashed = subprocess.run(

@@ -18,10 +18,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import TopicPartition
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.annotations import KafkaMessage as KafkaMessageContext
 from faststream.middlewares import AckPolicy
-from aiokafka import TopicPartition
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -31,8 +31,8 @@ from crm_shared.events.envelope import EventEnvelope
 from crm_shared.events.kafka_binding import from_kafka_record
 from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.eventstore.schema import processed_events, schema_map
-from crm_shared.telemetry.pipeline_metrics import ConsumerMetrics
 from crm_shared.telemetry.kafka_spans import start_batch_process_span, start_process_span
+from crm_shared.telemetry.pipeline_metrics import ConsumerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,9 @@ class IdempotentConsumer:
         decoded: list[tuple[Any, EventEnvelope]] = []
         for record in records:
             try:
-                decoded.append((record, from_kafka_record(record.key, record.value, record.headers)))
+                decoded.append(
+                    (record, from_kafka_record(record.key, record.value, record.headers))
+                )
             except Exception as error:  # undecodable: no retry will help
                 await self._dead_letter(record, error, attempts=1)
         if not decoded:
@@ -132,15 +134,11 @@ class IdempotentConsumer:
         except Exception as error:
             if is_transient(error):
                 raise
-            log.warning(
-                "batch of %d failed (%r); applying one by one", len(decoded), error
-            )
+            log.warning("batch of %d failed (%r); applying one by one", len(decoded), error)
             for record, envelope in decoded:
                 await self._apply_with_retries(record, envelope)
 
-    async def _apply_in_one_transaction(
-        self, decoded: Sequence[tuple[Any, EventEnvelope]]
-    ) -> None:
+    async def _apply_in_one_transaction(self, decoded: Sequence[tuple[Any, EventEnvelope]]) -> None:
         async with self.engine.begin() as connection:
             await self._apply_fresh(connection, decoded)
 
@@ -203,7 +201,11 @@ class IdempotentConsumer:
     async def _dead_letter(self, record: Any, error: BaseException, attempts: int) -> None:
         log.error(
             "event at %s[%d]@%d sent to the dead-letter topic after %d attempt(s): %r",
-            record.topic, record.partition, record.offset, attempts, error,
+            record.topic,
+            record.partition,
+            record.offset,
+            attempts,
+            error,
         )
         await self.dead_letters.publish(record, self.config.group_id, error, attempts)
         if self.metrics:

@@ -19,8 +19,18 @@ from pydantic import ValidationError
 from crm_shared.events.envelope import EventEnvelope
 
 _CONTEXT = ("id", "source", "type", "specversion", "time", "subject", "dataschema")
-_ATTRIBUTES = (*_CONTEXT, "tenantid", "actor", "correlationid", "causationid", "traceparent",
-               "tracestate", "streamid", "streamversion", "partitionkey")
+_ATTRIBUTES = (
+    *_CONTEXT,
+    "tenantid",
+    "actor",
+    "correlationid",
+    "causationid",
+    "traceparent",
+    "tracestate",
+    "streamid",
+    "streamversion",
+    "partitionkey",
+)
 _W3C = ("traceparent", "tracestate")
 
 
@@ -46,10 +56,7 @@ def to_kafka_record(envelope: EventEnvelope) -> KafkaRecord:
         value = getattr(envelope, name)
         if value is None:
             continue
-        if isinstance(value, datetime):
-            text = format_time(value)
-        else:
-            text = str(value)
+        text = format_time(value) if isinstance(value, datetime) else str(value)
         headers.append((f"ce_{name}", text.encode()))
     for name in _W3C:
         value = getattr(envelope, name)

@@ -54,9 +54,7 @@ relay_checkpoints = Table(
     metadata,
     Column("topic", Text, primary_key=True),
     Column("position", BigInteger, nullable=False),
-    Column(
-        "updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")
-    ),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
 processed_events = Table(
@@ -64,9 +62,7 @@ processed_events = Table(
     metadata,
     Column("consumer", Text, primary_key=True),
     Column("event_id", Text, primary_key=True),
-    Column(
-        "processed_at", DateTime(timezone=True), nullable=False, server_default=text("now()")
-    ),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
 

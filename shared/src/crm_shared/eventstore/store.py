@@ -7,7 +7,6 @@ written in that same transaction (``UnitOfWork.connection``), so a client reads 
 from __future__ import annotations
 
 import json
-
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -20,6 +19,7 @@ from crm_shared.errors import ConcurrencyConflict
 from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.eventstore.model import EventMetadata, NewEvent, RecordedEvent
 from crm_shared.eventstore.schema import events, schema_map
+
 
 # Taking the transaction id before any position is drawn from the identity sequence is what
 # lets the relay know that every transaction that could still fill a gap is in its snapshot.
@@ -231,5 +231,3 @@ def recorded_event_from_row(row: Row[Any]) -> RecordedEvent:
         occurred_at=row.occurred_at,
         recorded_at=row.recorded_at,
     )
-
-

@@ -45,9 +45,7 @@ class GapGuard:
     def open_gaps(self) -> list[int]:
         return sorted(self._blockers)
 
-    def publishable(
-        self, last_published: int, positions: Sequence[int], snapshot: Snapshot
-    ) -> int:
+    def publishable(self, last_published: int, positions: Sequence[int], snapshot: Snapshot) -> int:
         """How many of ``positions`` (ascending, read in ``snapshot``) may be published now.
 
         Everything before the first gap that may still be filled is publishable; permanent

@@ -36,9 +36,9 @@ class OutboxReader:
             .cte("batch")
         )
         # One statement, hence one snapshot for both the rows and pg_current_snapshot().
-        query = select(
-            cast(func.pg_current_snapshot(), Text).label("snapshot"), *batch.c
-        ).order_by(batch.c.global_position)
+        query = select(cast(func.pg_current_snapshot(), Text).label("snapshot"), *batch.c).order_by(
+            batch.c.global_position
+        )
         async with self.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         if not rows:

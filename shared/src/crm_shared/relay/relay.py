@@ -10,6 +10,7 @@ active at a time (a PostgreSQL advisory lock); other replicas wait as hot standb
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,8 +25,8 @@ from crm_shared.eventstore.model import RecordedEvent
 from crm_shared.relay.gaps import GapGuard
 from crm_shared.relay.reader import OutboxReader
 from crm_shared.relay.records import kafka_record_for
-from crm_shared.telemetry.pipeline_metrics import RelayMetrics
 from crm_shared.telemetry.kafka_spans import start_publish_span
+from crm_shared.telemetry.pipeline_metrics import RelayMetrics
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,5 @@ class _Leadership:
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

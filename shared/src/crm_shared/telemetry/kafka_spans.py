@@ -12,12 +12,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from opentelemetry import propagate, trace
-from opentelemetry.trace import Link, SpanKind
-
 from crm_shared.events.envelope import EventEnvelope
 from crm_shared.events.kafka_binding import KafkaRecord
 from crm_shared.eventstore.model import RecordedEvent
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Link, SpanKind
 
 _TRACER = "crm_shared.kafka"
 _W3C = ("traceparent", "tracestate")
@@ -34,8 +33,10 @@ def start_publish_span(
     """A PRODUCER span for one event; yields the record's headers carrying its context."""
     stored = {
         k: v
-        for k, v in (("traceparent", event.metadata.traceparent),
-                     ("tracestate", event.metadata.tracestate))
+        for k, v in (
+            ("traceparent", event.metadata.traceparent),
+            ("tracestate", event.metadata.tracestate),
+        )
         if v
     }
     parent = propagate.extract(stored)
@@ -79,12 +80,14 @@ def start_process_span(record: Any, envelope: EventEnvelope, group_id: str) -> I
     """A CONSUMER span for applying one event, a child of the span that published it."""
     parent = propagate.extract(_carrier(record.headers))
     attributes = _process_attributes(record, group_id)
-    attributes.update({
-        "messaging.message.id": envelope.id,
-        "messaging.kafka.message.key": envelope.partitionkey,
-        "cloudevents.event_id": envelope.id,
-        "cloudevents.event_type": envelope.type,
-    })
+    attributes.update(
+        {
+            "messaging.message.id": envelope.id,
+            "messaging.kafka.message.key": envelope.partitionkey,
+            "cloudevents.event_id": envelope.id,
+            "cloudevents.event_type": envelope.type,
+        }
+    )
     tracer = trace.get_tracer(_TRACER)
     with tracer.start_as_current_span(
         f"process {record.topic}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes

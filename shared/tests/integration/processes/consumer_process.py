@@ -11,9 +11,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from read_model import applier  # noqa: E402
-
-from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_app  # noqa: E402
+from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_app
+from read_model import applier
 
 
 async def main() -> None:

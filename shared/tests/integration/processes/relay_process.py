@@ -11,9 +11,8 @@ import asyncio
 import os
 import signal
 
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from crm_shared.relay import OutboxRelay, RelayConfig
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 async def main() -> None:

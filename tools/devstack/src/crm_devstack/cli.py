@@ -1,9 +1,9 @@
 """``crm-stack``: start, stop and inspect the local Kafka and PostgreSQL.
 
-    crm-stack up       start what is not running; print where everything is
-    crm-stack down     stop what the project started
-    crm-stack status   what runs where (exit status 3 when something is down)
-    crm-stack env      export lines for KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL
+crm-stack up       start what is not running; print where everything is
+crm-stack down     stop what the project started
+crm-stack status   what runs where (exit status 3 when something is down)
+crm-stack env      export lines for KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL
 """
 
 from __future__ import annotations

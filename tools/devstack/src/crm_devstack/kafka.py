@@ -40,9 +40,7 @@ class KafkaUnavailable(RuntimeError):
 def java_major_version(java: str = "java") -> int:
     if shutil.which(java) is None:
         raise KafkaUnavailable("java is not on the PATH: install a JDK 17 or later")
-    output = subprocess.run(
-        [java, "-version"], capture_output=True, text=True, check=True
-    ).stderr
+    output = subprocess.run([java, "-version"], capture_output=True, text=True, check=True).stderr
     match = re.search(r'version "(\d+)(?:\.(\d+))?', output)
     if match is None:
         raise KafkaUnavailable(f"cannot read the Java version from: {output!r}")
@@ -66,9 +64,19 @@ def resolve_kafka(version: str = DEFAULT_KAFKA_VERSION) -> Path:
         template.replace("@KAFKA_VERSION@", version).replace("@LOG4J_VERSION@", LOG4J_VERSION)
     )
     result = subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-         f"-DoutputDirectory={libs}", "-DincludeScope=runtime"],
-        capture_output=True, text=True, check=False,
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+            "-DincludeScope=runtime",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise KafkaUnavailable(
@@ -121,25 +129,49 @@ class KafkaBroker:
             cluster_id = self.state.load().get("cluster_id") or _cluster_id()
             self.state.save(cluster_id=cluster_id)
             subprocess.run(
-                ["java", "-cp", classpath, "kafka.tools.StorageTool", "format",
-                 "-t", cluster_id, "-c", str(properties), "-g"],
-                check=True, capture_output=True, text=True,
+                [
+                    "java",
+                    "-cp",
+                    classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(properties),
+                    "-g",
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
             )
         log_config = self.state_dir / "log4j2.properties"
         log_config.write_text(
             resources.files("crm_devstack.resources").joinpath("log4j2.properties").read_text()
         )
         pid = spawn_detached(
-            ["java", "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-             f"-Dlog4j2.configurationFile={log_config}", "-cp", classpath,
-             "kafka.Kafka", str(properties)],
+            [
+                "java",
+                "-Xms256m",
+                "-Xmx512m",
+                "-XX:+UseG1GC",
+                "-Djava.awt.headless=true",
+                f"-Dlog4j2.configurationFile={log_config}",
+                "-cp",
+                classpath,
+                "kafka.Kafka",
+                str(properties),
+            ],
             self.log_file,
         )
-        self.state.save(pid=pid, port=self.port, controller_port=self.controller_port,
-                        version=self.version)
+        self.state.save(
+            pid=pid, port=self.port, controller_port=self.controller_port, version=self.version
+        )
         wait_until(
             lambda: not is_alive(pid) or self._answers_metadata(),
-            timeout, f"Kafka answering on {self.bootstrap_servers}", self.log_file,
+            timeout,
+            f"Kafka answering on {self.bootstrap_servers}",
+            self.log_file,
         )
         if not is_alive(pid):
             tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-40:])
@@ -168,7 +200,7 @@ class KafkaBroker:
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
             "listeners": f"PLAINTEXT://127.0.0.1:{self.port},"
-                         f"CONTROLLER://127.0.0.1:{self.controller_port}",
+            f"CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",

@@ -55,15 +55,40 @@ class PostgresServer:
             return
         user = self._prepare_user_and_folders()
         if not (self.data_dir / "PG_VERSION").exists():
-            self._run(user, "initdb", "-D", str(self.data_dir), "-U", "postgres",
-                      "--auth=trust", "--encoding=UTF8", "--no-instructions")
+            self._run(
+                user,
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+            )
         options = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
-        self._run(user, "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file),
-                  "-o", f"-p {self.port} {options}", "-w", "-t", str(int(timeout)), "start")
+        self._run(
+            user,
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-o",
+            f"-p {self.port} {options}",
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "start",
+        )
         pid = int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
         self.state.save(pid=pid, port=self.port)
-        wait_until(lambda: port_accepts(self.port), timeout, "PostgreSQL accepting connections",
-                   self.log_file)
+        wait_until(
+            lambda: port_accepts(self.port),
+            timeout,
+            "PostgreSQL accepting connections",
+            self.log_file,
+        )
         self._ensure_database(user)
 
     def stop(self, timeout: float = 30) -> None:
@@ -83,12 +108,30 @@ class PostgresServer:
 
     def _ensure_database(self, user: str | None) -> None:
         exists = self._run(
-            user, "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'", "postgres",
+            user,
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'",
+            "postgres",
         ).strip()
         if exists != "1":
-            self._run(user, "createdb", "-h", "127.0.0.1", "-p", str(self.port),
-                      "-U", "postgres", DATABASE)
+            self._run(
+                user,
+                "createdb",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                DATABASE,
+            )
 
     def _prepare_user_and_folders(self) -> str | None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -120,8 +163,12 @@ class PostgresServer:
     def _run(user: str | None, program: str, *args: str) -> str:
         result = subprocess.run(
             [str(POSTGRES_BIN_PATH / program), *args],
-            capture_output=True, text=True, user=user, check=False,
-            stdin=subprocess.DEVNULL, cwd="/",
+            capture_output=True,
+            text=True,
+            user=user,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            cwd="/",
         )
         if result.returncode != 0:
             raise subprocess.CalledProcessError(

@@ -64,15 +64,22 @@ class State:
 
 
 def spawn_detached(
-    command: Sequence[str], log_file: Path, env: dict[str, str] | None = None,
+    command: Sequence[str],
+    log_file: Path,
+    env: dict[str, str] | None = None,
     user: str | None = None,
 ) -> int:
     """Start ``command`` in a session of its own, so it outlives this process; returns pid."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         process = subprocess.Popen(
-            list(command), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env, user=user,
+            list(command),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+            user=user,
         )
     return process.pid
 

@@ -101,15 +101,17 @@ class Stack:
         rows.append(
             ComponentStatus("kafka", True, f"{external_kafka} (from KAFKA_BOOTSTRAP_SERVERS)", None)
             if external_kafka
-            else ComponentStatus("kafka", self.kafka.is_running(), self.kafka.bootstrap_servers,
-                                 self.kafka.pid)
+            else ComponentStatus(
+                "kafka", self.kafka.is_running(), self.kafka.bootstrap_servers, self.kafka.pid
+            )
         )
         external_db = os.environ.get("DATABASE_URL")
         rows.append(
             ComponentStatus("postgres", True, "DATABASE_URL", None)
             if external_db
-            else ComponentStatus("postgres", self.postgres.is_running(), self.postgres.url,
-                                 self.postgres.pid)
+            else ComponentStatus(
+                "postgres", self.postgres.is_running(), self.postgres.url, self.postgres.pid
+            )
         )
         return rows
 

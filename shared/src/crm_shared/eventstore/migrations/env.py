@@ -15,7 +15,9 @@ connection: Connection = context.config.attributes["connection"]
 schema: str = context.config.attributes["schema"]
 
 # Replicas starting together migrate one after the other, not on top of each other.
-connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"migrate:{schema}"})
+connection.execute(
+    text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"migrate:{schema}"}
+)
 connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
 context.configure(
     connection=connection,
