@@ -31,9 +31,7 @@ class PlatformSettings(BaseSettings):
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS"),
         description="Comma-separated host:port list of Kafka brokers.",
     )
-    service_name: str = Field(
-        "crm", description="Name of the service in logs, metrics and traces."
-    )
+    service_name: str = Field("crm", description="Name of the service in logs, metrics and traces.")
     relay_batch_size: int = Field(
         500, ge=1, le=10_000, description="Events the outbox relay reads and publishes at once."
     )
@@ -41,14 +39,17 @@ class PlatformSettings(BaseSettings):
         20, ge=1, le=10_000, description="How long the relay waits before looking for new events."
     )
     consumer_max_retries: int = Field(
-        3, ge=0, le=100,
+        3,
+        ge=0,
+        le=100,
         description="Retries of a failing event before it goes to the dead-letter topic.",
     )
     consumer_retry_backoff_ms: int = Field(
         200, ge=0, description="First retry delay; it doubles with each retry."
     )
     consumer_graceful_timeout_s: float = Field(
-        25.0, gt=0,
+        25.0,
+        gt=0,
         description="On SIGTERM, how long a consumer may finish the batch in hand; keep the "
         "pod's terminationGracePeriodSeconds above it.",
     )

@@ -15,12 +15,16 @@ from starlette.types import ASGIApp
 class HttpMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
-            "http_requests", "HTTP requests answered", ["method", "route", "status"],
+            "http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
             registry=registry,
         )
         self.duration = Histogram(
-            "http_request_duration_seconds", "Time to answer an HTTP request",
-            ["method", "route"], registry=registry,
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            registry=registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
 

@@ -41,9 +41,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> l
     if fmt == "json":
         handler.setFormatter(json_formatter())
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-        )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
