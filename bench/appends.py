@@ -6,8 +6,9 @@ import asyncio
 import time
 import uuid
 
-from crm_shared.eventstore import EventMetadata, EventStore, NewEvent
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_shared.eventstore import EventMetadata, EventStore, NewEvent
 
 METADATA = EventMetadata(tenant_id="bench", actor="bench", correlation_id="bench")
 

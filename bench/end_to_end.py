@@ -16,12 +16,12 @@ import uuid
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from crm_shared.eventstore import EventStore, upgrade
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.appends import METADATA, contact_event
 from bench.stats import percentile
+from crm_shared.eventstore import EventStore, upgrade
 
 ROOT = Path(__file__).parents[1]
 

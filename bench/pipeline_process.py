@@ -13,11 +13,12 @@ import asyncio
 import signal
 from collections.abc import Sequence
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
 from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_broker
 from crm_shared.events.envelope import EventEnvelope
 from crm_shared.relay import OutboxRelay, RelayConfig
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 
 def view_applier(schema: str):  # type: ignore[no-untyped-def]

@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crm_shared.eventstore import upgrade
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import appends, end_to_end, kafka_baseline, postgres_baseline
 from bench.stats import median
+from crm_shared.eventstore import upgrade
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from crm_shared.eventstore import EventStore, upgrade
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_shared.eventstore import EventStore, upgrade
 
 
 @pytest.fixture

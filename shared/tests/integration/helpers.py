@@ -9,6 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
 from crm_shared.eventstore import EventMetadata, NewEvent
 
 METADATA = EventMetadata(tenant_id="tenant-1", actor="user-1", correlation_id="corr-1")

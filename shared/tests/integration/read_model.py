@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 
-from crm_shared.events.envelope import EventEnvelope
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crm_shared.events.envelope import EventEnvelope
 
 
 class PoisonEvent(Exception):

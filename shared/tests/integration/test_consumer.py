@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_broker, dlq_topic
 from crm_shared.events.envelope import EventEnvelope, dataschema_for
 from crm_shared.events.kafka_binding import to_kafka_record
 from crm_shared.telemetry.pipeline_metrics import ConsumerMetrics
-from prometheus_client import CollectorRegistry
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .helpers import create_topics, read_topic
 from .read_model import applications, applier, create_table

@@ -6,10 +6,11 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from crm_shared.errors import ConcurrencyConflict
-from crm_shared.eventstore import EventStore
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+
+from crm_shared.errors import ConcurrencyConflict
+from crm_shared.eventstore import EventStore
 
 from .helpers import METADATA, contact_created, new_stream_id, renamed
 

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from crm_shared.events.kafka_binding import from_kafka_record
 from crm_shared.eventstore import EventStore
 from crm_shared.relay import OutboxRelay, RelayConfig
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .helpers import METADATA, contact_created, create_topics, new_stream_id, read_topic, renamed
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -29,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def spans() -> Iterator[InMemorySpanExporter]:
+def spans() -> InMemorySpanExporter:
     exporter = InMemorySpanExporter()
     if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         configure_tracing("tracing-test", exporter=exporter)
@@ -38,7 +37,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
         provider.add_span_processor(SimpleSpanProcessor(exporter))  # type: ignore[attr-defined]
-    yield exporter
+    return exporter
 
 
 class NewContact(BaseModel):
@@ -114,8 +113,10 @@ async def test_a_request_its_publication_and_its_processing_share_one_trace(
     process = only(finished, lambda s: s.name == f"process {topic}")
 
     assert send.context.trace_id == server.context.trace_id == process.context.trace_id
-    assert send.parent is not None and send.parent.span_id == server.context.span_id
-    assert process.parent is not None and process.parent.span_id == send.context.span_id
+    assert send.parent is not None
+    assert send.parent.span_id == server.context.span_id
+    assert process.parent is not None
+    assert process.parent.span_id == send.context.span_id
 
     assert send.kind == SpanKind.PRODUCER
     assert process.kind == SpanKind.CONSUMER

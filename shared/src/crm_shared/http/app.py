@@ -76,12 +76,12 @@ def create_service_app(
     return app
 
 
-async def _failed_checks(checks: Mapping[str, ReadinessCheck], timeout: float) -> dict[str, str]:
+async def _failed_checks(checks: Mapping[str, ReadinessCheck], seconds: float) -> dict[str, str]:
     async def run(check: ReadinessCheck) -> str | None:
         try:
-            await asyncio.wait_for(check(), timeout)
+            await asyncio.wait_for(check(), seconds)
         except TimeoutError:
-            return f"no answer within {timeout} s"
+            return f"no answer within {seconds} s"
         except Exception as error:
             return f"{type(error).__name__}: {error}"
         return None

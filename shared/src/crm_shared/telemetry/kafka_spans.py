@@ -12,11 +12,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Link, SpanKind
+
 from crm_shared.events.envelope import EventEnvelope
 from crm_shared.events.kafka_binding import KafkaRecord
 from crm_shared.eventstore.model import RecordedEvent
-from opentelemetry import propagate, trace
-from opentelemetry.trace import Link, SpanKind
 
 _TRACER = "crm_shared.kafka"
 _W3C = ("traceparent", "tracestate")

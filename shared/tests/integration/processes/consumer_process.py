@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_app
 from read_model import applier
+
+from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_app
 
 
 async def main() -> None:

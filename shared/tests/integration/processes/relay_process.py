@@ -11,8 +11,9 @@ import asyncio
 import os
 import signal
 
-from crm_shared.relay import OutboxRelay, RelayConfig
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from crm_shared.relay import OutboxRelay, RelayConfig
 
 
 async def main() -> None:

@@ -9,9 +9,10 @@ import pytest
 from cloudevents.core.bindings import kafka as sdk
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
-from crm_shared.events import InvalidEnvelope, from_kafka_record, to_kafka_record
 from hypothesis import given
 from hypothesis import strategies as st
+
+from crm_shared.events import InvalidEnvelope, from_kafka_record, to_kafka_record
 
 from .examples import envelope
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import pytest
+
 from crm_shared.events import EventContract, EventRegistry
 from crm_shared.events.schemas import (
     check_registry_against_published,

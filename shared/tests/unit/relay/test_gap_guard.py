@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from crm_shared.relay.gaps import GapGuard, Snapshot
 from hypothesis import given
 from hypothesis import strategies as st
+
+from crm_shared.relay.gaps import GapGuard, Snapshot
 
 
 def snapshot(xmin: int, xmax: int, *in_progress: int) -> Snapshot:
