@@ -85,16 +85,20 @@ async def read_model(engine: AsyncEngine, schema: str) -> str:
 
 
 class RunningConsumer:
-    def __init__(self, consumer: IdempotentConsumer, metrics: ConsumerMetrics) -> None:
+    def __init__(
+        self, consumer: IdempotentConsumer, metrics: ConsumerMetrics, registry: CollectorRegistry
+    ) -> None:
         self.consumer = consumer
         self.metrics = metrics
+        self.registry = registry
 
 
 @pytest.fixture
 async def running_consumer(
     engine: AsyncEngine, read_model: str, topic: str, kafka_bootstrap: str, unique_name: str
 ) -> AsyncIterator[RunningConsumer]:
-    metrics = ConsumerMetrics(CollectorRegistry(), group=unique_name)
+    registry = CollectorRegistry()
+    metrics = ConsumerMetrics(registry, group=unique_name)
     config = ConsumerConfig(
         group_id=unique_name,
         topics=[topic],
@@ -106,7 +110,7 @@ async def running_consumer(
     consumer = IdempotentConsumer(engine, config, applier(read_model), metrics)
     broker = consumer_broker(kafka_bootstrap, [consumer], graceful_timeout=10)
     await broker.start()
-    yield RunningConsumer(consumer, metrics)
+    yield RunningConsumer(consumer, metrics, registry)
     await broker.stop()
     await consumer.close()
 
@@ -206,6 +210,15 @@ async def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_rest_are_app
     assert headers["dlq_attempts"] == b"3"
     assert dead.value == to_kafka_record(poison).value
     assert running_consumer.metrics.dead_letters(topic) == 1
+    lags = [
+        sample.value
+        for family in running_consumer.registry.collect()
+        if family.name == "crm_consumer_lag_messages"
+        for sample in family.samples
+        if sample.labels["topic"] == topic
+    ]
+    assert lags
+    assert all(lag == 0 for lag in lags)  # caught up
 
 
 async def test_an_undecodable_message_is_dead_lettered_without_retries(

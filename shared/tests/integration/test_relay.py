@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_shared.events.kafka_binding import from_kafka_record
 from crm_shared.eventstore import EventStore
 from crm_shared.relay import OutboxRelay, RelayConfig
+from crm_shared.telemetry import RelayMetrics
 
 from .helpers import METADATA, contact_created, create_topics, new_stream_id, read_topic, renamed
 
@@ -80,11 +82,17 @@ async def test_publishes_committed_events_as_cloudevents_keyed_by_customer(
     store: EventStore, engine: AsyncEngine, schema: str, topic: str, kafka_bootstrap: str
 ) -> None:
     streams = await write_history(store, customers=5, renames=3)
+    registry = CollectorRegistry()
     relay = relay_for(engine, schema, topic, kafka_bootstrap)
+    relay.metrics = RelayMetrics(registry, service=schema, topic=topic)
     try:
         assert await drain(relay) == 20
     finally:
         await relay.close()
+    labels = {"service": schema, "topic": topic}
+    assert registry.get_sample_value("crm_relay_published_events_total", labels) == 20
+    assert registry.get_sample_value("crm_relay_backlog_events", labels) == 0
+    assert registry.get_sample_value("crm_relay_position", labels) == 20
     records = await read_topic(kafka_bootstrap, topic, expected=20)
     assert_complete_and_in_order(records, streams, versions=4, duplicates_allowed=False)
     first = records[0]
@@ -162,6 +170,30 @@ async def test_concurrent_writers_never_make_the_relay_skip_an_event(
         await relay.close()
     records = await read_topic(kafka_bootstrap, topic, expected=320)
     assert_complete_and_in_order(records, streams, versions=10, duplicates_allowed=False)
+
+
+async def test_of_two_relays_for_one_topic_only_one_publishes(
+    store: EventStore, engine: AsyncEngine, schema: str, topic: str, kafka_bootstrap: str
+) -> None:
+    streams = await write_history(store, customers=10, renames=4)
+    relays = [relay_for(engine, schema, topic, kafka_bootstrap) for _ in range(2)]
+    stop = asyncio.Event()
+    running = [asyncio.create_task(relay.run(stop)) for relay in relays]
+    try:
+        head = await store.head_position()
+        for _ in range(300):
+            if any(relay.position == head for relay in relays):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # time enough for a second publisher to show itself
+    finally:
+        stop.set()
+        await asyncio.gather(*running)
+        for relay in relays:
+            await relay.close()
+    records = await read_topic(kafka_bootstrap, topic, expected=50)
+    assert_complete_and_in_order(records, streams, versions=5, duplicates_allowed=False)
+    assert sorted(relay.position or 0 for relay in relays) == [0, head]  # the standby idled
 
 
 @pytest.mark.slow
