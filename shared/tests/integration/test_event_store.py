@@ -145,3 +145,19 @@ async def test_migrations_are_idempotent_and_keep_each_service_in_its_schema(
             )
         )
     assert {"events", "relay_checkpoints", "processed_events", "alembic_version"} <= tables
+
+
+async def test_a_batch_that_loses_part_of_its_versions_to_a_concurrent_writer_writes_nothing(
+    store: EventStore,
+) -> None:
+    stream = new_stream_id()
+    await store.append(stream, 0, [contact_created(stream)], METADATA)
+    async with store.unit_of_work() as rival:
+        await rival.append(stream, 1, [renamed(stream, "rival")], METADATA)  # takes version 2
+        batch = asyncio.create_task(
+            store.append(stream, 1, [renamed(stream, "a"), renamed(stream, "b")], METADATA)
+        )
+        await asyncio.sleep(0.3)  # the batch now waits on version 2
+    with pytest.raises(ConcurrencyConflict):
+        await batch
+    assert [e.data.get("name") for e in await store.read_stream(stream)] == ["Ada", "rival"]

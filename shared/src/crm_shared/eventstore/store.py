@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_shared.errors import ConcurrencyConflict
@@ -21,37 +21,33 @@ from crm_shared.eventstore.model import EventMetadata, NewEvent, RecordedEvent
 from crm_shared.eventstore.schema import events, schema_map
 
 
-# Taking the transaction id before any position is drawn from the identity sequence is what
-# lets the relay know that every transaction that could still fill a gap is in its snapshot.
 class _Statements:
-    """The append path's SQL for one schema: fixed text, so it is prepared once and reused.
+    """The append path's SQL for one schema, in the driver's own dialect ($n parameters).
 
-    Taking the transaction id before any position is drawn from the identity sequence is what
-    lets the relay know that every transaction that could still fill a gap is listed as in
-    progress in its snapshot (see ``crm_shared.relay.gaps``).
+    It runs on the asyncpg connection itself, prepared once per connection: the append is the
+    platform's hottest path, and SQLAlchemy's statement layer costs more CPU than the
+    statement does. One round trip checks the version and inserts; the insert writes nothing
+    unless the stream is at the expected version. ``current`` is joined, hence evaluated (and
+    the transaction id taken) before the insert draws its first position: that is what lets
+    the relay know that every transaction that could still fill a gap is listed as in progress
+    in its snapshot (see ``crm_shared.relay.gaps``).
     """
 
     def __init__(self, schema: str) -> None:
-        # One round trip: the version check and the insert, which writes nothing unless the
-        # stream is at the expected version. ``current`` is joined, hence evaluated (and the
-        # transaction id assigned) before the insert draws its first position.
-        self.append = text(
+        self.append = (
             "WITH current AS ("
             " SELECT pg_current_xact_id() AS xid, coalesce(max(stream_version), 0) AS version"
-            f' FROM "{schema}".events WHERE stream_id = :stream_id),'
+            f' FROM "{schema}".events WHERE stream_id = $1),'
             " written AS ("
             f' INSERT INTO "{schema}".events (event_id, stream_id, stream_version, event_type,'
             " schema_version, partition_key, subject, tenant_id, data, metadata, occurred_at)"
-            " SELECT e.event_id, :stream_id, e.stream_version, e.event_type, e.schema_version,"
-            " e.partition_key, e.subject, :tenant_id, e.data::jsonb, CAST(:metadata AS jsonb),"
-            " e.occurred_at"
-            " FROM current, unnest(CAST(:event_ids AS uuid[]), CAST(:versions AS integer[]),"
-            " CAST(:types AS text[]), CAST(:schema_versions AS integer[]),"
-            " CAST(:keys AS text[]), CAST(:subjects AS text[]), CAST(:data AS text[]),"
-            " CAST(:occurred AS timestamptz[]))"
+            " SELECT e.event_id, $1, e.stream_version, e.event_type, e.schema_version,"
+            " e.partition_key, e.subject, $3, e.data::jsonb, $4::jsonb, e.occurred_at"
+            " FROM current, unnest($5::uuid[], $6::integer[], $7::text[], $8::integer[],"
+            " $9::text[], $10::text[], $11::text[], $12::timestamptz[])"
             " AS e(event_id, stream_version, event_type, schema_version, partition_key,"
             " subject, data, occurred_at)"
-            " WHERE current.version = :expected_version AND current.xid IS NOT NULL"
+            " WHERE current.version = $2 AND current.xid IS NOT NULL"
             # Rows a concurrent writer holds are skipped; positions grow with versions.
             " ORDER BY e.stream_version"
             " ON CONFLICT ON CONSTRAINT events_stream_version_key DO NOTHING"
@@ -59,6 +55,9 @@ class _Statements:
             " SELECT current.version AS current_version, written.global_position,"
             " written.recorded_at, written.stream_version"
             " FROM current LEFT JOIN written ON true"
+        )
+        self.stream_version = (
+            f'SELECT coalesce(max(stream_version), 0) FROM "{schema}".events WHERE stream_id = $1'
         )
 
 
@@ -72,9 +71,26 @@ class EventStore:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        """A transaction: commits when the block ends normally, rolls back on any exception."""
-        async with self.engine.begin() as connection:
-            yield UnitOfWork(connection, self._statements)
+        """A transaction: commits when the block ends normally, rolls back on any exception.
+
+        The transaction is the driver connection's own; ``UnitOfWork.connection`` is a
+        SQLAlchemy connection in autocommit mode on that same driver connection, so that
+        SQLAlchemy issues no BEGIN or COMMIT of its own and every statement, the service's
+        read-table writes included, belongs to this one transaction.
+        """
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None, "the connection was invalidated"
+            transaction = driver.transaction()
+            await transaction.start()
+            try:
+                yield UnitOfWork(connection, driver, self._statements)
+            except BaseException:
+                with suppress(Exception):  # a broken connection has nothing left to undo
+                    await transaction.rollback()
+                raise
+            await transaction.commit()
 
     async def append(
         self,
@@ -83,9 +99,22 @@ class EventStore:
         new_events: Sequence[NewEvent],
         metadata: EventMetadata,
     ) -> list[RecordedEvent]:
-        """Append in a transaction of its own (for callers with no read tables to update)."""
-        async with self.unit_of_work() as uow:
-            return await uow.append(stream_id, expected_version, new_events, metadata)
+        """Append in a transaction of its own (for callers with no read tables to update).
+
+        A single event is written by a single statement, which is a transaction by itself:
+        no BEGIN and COMMIT round trips. A batch takes an explicit transaction, so that a
+        conflict on some of its versions cannot leave the others written.
+        """
+        if len(new_events) != 1:
+            async with self.unit_of_work() as uow:
+                return await uow.append(stream_id, expected_version, new_events, metadata)
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None, "the connection was invalidated"
+            return await UnitOfWork(connection, driver, self._statements).append(
+                stream_id, expected_version, new_events, metadata
+            )
 
     async def read_stream(
         self, stream_id: str, *, as_of: datetime | None = None, from_version: int = 1
@@ -119,8 +148,9 @@ class EventStore:
 class UnitOfWork:
     """An open transaction: append events and write read tables, all or nothing."""
 
-    def __init__(self, connection: AsyncConnection, statements: _Statements) -> None:
+    def __init__(self, connection: AsyncConnection, driver: Any, statements: _Statements) -> None:
         self.connection = connection
+        self._driver = driver
         self._statements = statements
 
     async def append(
@@ -140,31 +170,31 @@ class UnitOfWork:
         if not new_events:
             return []
         versions = list(range(expected_version + 1, expected_version + 1 + len(new_events)))
-        parameters = {
-            "stream_id": stream_id,
-            "expected_version": expected_version,
-            "tenant_id": metadata.tenant_id,
-            "metadata": json.dumps(metadata.to_json()),
-            "event_ids": [event.event_id for event in new_events],
-            "versions": versions,
-            "types": [event.event_type for event in new_events],
-            "schema_versions": [event.schema_version for event in new_events],
-            "keys": [event.partition_key for event in new_events],
-            "subjects": [event.subject for event in new_events],
-            "data": [json.dumps(event.data) for event in new_events],
-            "occurred": [event.occurred_at for event in new_events],
-        }
-        result = await self.connection.execute(self._statements.append, parameters)
-        written = [row for row in result.all() if row.global_position is not None]
+        rows = await self._driver.fetch(
+            self._statements.append,
+            stream_id,
+            expected_version,
+            metadata.tenant_id,
+            json.dumps(metadata.to_json()),
+            [event.event_id for event in new_events],
+            versions,
+            [event.event_type for event in new_events],
+            [event.schema_version for event in new_events],
+            [event.partition_key for event in new_events],
+            [event.subject for event in new_events],
+            [json.dumps(event.data) for event in new_events],
+            [event.occurred_at for event in new_events],
+        )
+        written = [row for row in rows if row["global_position"] is not None]
         if len(written) != len(new_events):
             # Either the stream had moved on, or a concurrent writer took these versions
             # while we waited for it; its commit is visible to this new statement.
-            actual = await _stream_version(self.connection, stream_id)
-            raise ConcurrencyConflict(stream_id, expected_version, actual)
-        by_version = {row.stream_version: row for row in written}
+            actual = await self._driver.fetchval(self._statements.stream_version, stream_id)
+            raise ConcurrencyConflict(stream_id, expected_version, int(actual))
+        by_version = {row["stream_version"]: row for row in written}
         return [
             RecordedEvent(
-                global_position=by_version[version].global_position,
+                global_position=by_version[version]["global_position"],
                 event_id=event.event_id,
                 stream_id=stream_id,
                 stream_version=version,
@@ -175,7 +205,7 @@ class UnitOfWork:
                 data=event.data,
                 metadata=metadata,
                 occurred_at=event.occurred_at,
-                recorded_at=by_version[version].recorded_at,
+                recorded_at=by_version[version]["recorded_at"],
             )
             for event, version in zip(new_events, versions, strict=True)
         ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -83,10 +84,10 @@ class OutboxRelay:
         backoff = 0.1
         while not stop.is_set():
             try:
-                async with self._leadership(stop) as leader:
-                    if not leader:
+                async with self._leadership(stop) as leadership:
+                    if not leadership.held:
                         return
-                    await self._publish_until(stop)
+                    await self._publish_until(stop, leadership)
                     return
             except (KafkaError, OSError, OperationalError, DBAPIError) as error:
                 log.warning("relay for %s paused: %r", self.config.topic, error)
@@ -96,8 +97,9 @@ class OutboxRelay:
                 await _sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, self.config.max_backoff)
 
-    async def _publish_until(self, stop: asyncio.Event) -> None:
+    async def _publish_until(self, stop: asyncio.Event, leadership: _Leadership) -> None:
         while not stop.is_set():
+            await leadership.confirm()
             published = await self.publish_next_batch()
             if published == 0:
                 await _sleep_or_stop(stop, self.config.poll_interval)
@@ -169,15 +171,24 @@ class OutboxRelay:
 
 
 class _Leadership:
-    """Holds the advisory lock that makes this relay the only active one for its topic."""
+    """Holds the advisory lock that makes this relay the only active one for its topic.
+
+    The lock lives as long as its database session; ``confirm`` checks now and then that the
+    session is still there, so a relay whose session died (and whose lock another replica may
+    have taken) stops publishing and competes for the lock again.
+    """
+
+    CONFIRM_EVERY = 5.0
 
     def __init__(self, engine: AsyncEngine, key: str, stop: asyncio.Event) -> None:
         self.engine = engine
         self.key = key
         self.stop = stop
+        self.held = False
         self._connection: AsyncConnection | None = None
+        self._confirmed_at = 0.0
 
-    async def __aenter__(self) -> bool:
+    async def __aenter__(self) -> _Leadership:
         self._connection = await self.engine.connect()
         while not self.stop.is_set():
             acquired = await self._connection.scalar(
@@ -185,15 +196,28 @@ class _Leadership:
             )
             await self._connection.commit()
             if acquired:
-                return True
+                self.held = True
+                self._confirmed_at = time.monotonic()
+                break
             await _sleep_or_stop(self.stop, 1.0)
-        return False
+        return self
+
+    async def confirm(self) -> None:
+        """Raise ``OperationalError``/``DBAPIError`` when the lock's session is gone."""
+        if time.monotonic() - self._confirmed_at < self.CONFIRM_EVERY:
+            return
+        assert self._connection is not None
+        await self._connection.execute(text("SELECT 1"))
+        await self._connection.commit()
+        self._confirmed_at = time.monotonic()
 
     async def __aexit__(self, *exc_info: object) -> None:
         connection, self._connection = self._connection, None
         if connection is None:
             return
         try:
+            if not self.held:
+                return
             await connection.execute(
                 text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": self.key}
             )

