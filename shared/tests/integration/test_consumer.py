@@ -302,3 +302,63 @@ def _group_state(description: Any) -> str:
         state = groups[0][2]
         return state.decode() if isinstance(state, bytes) else str(state)
     return str(description)
+
+
+@pytest.mark.slow
+async def test_a_database_outage_postpones_events_without_dead_lettering_any(
+    topic: str, kafka_bootstrap: str, unique_name: str, tmp_path: Path
+) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from crm_devstack.postgres import PostgresServer
+    from crm_shared.eventstore import upgrade
+    from crm_shared.settings import async_database_url
+
+    server = PostgresServer(tmp_path / "pg")
+    await asyncio.to_thread(server.start)
+    url = async_database_url(server.url)
+    engine = create_async_engine(url, pool_pre_ping=True)
+    try:
+        await upgrade(url, "outage")
+        await create_table(engine, "outage")
+        metrics = ConsumerMetrics(CollectorRegistry(), group=unique_name)
+        consumer = IdempotentConsumer(
+            engine,
+            ConsumerConfig(
+                group_id=unique_name,
+                topics=[topic],
+                schema="outage",
+                bootstrap_servers=kafka_bootstrap,
+                retry_backoff=0.05,
+            ),
+            applier("outage"),
+            metrics,
+        )
+        broker = consumer_broker(kafka_bootstrap, [consumer], graceful_timeout=5)
+        await broker.start()
+        try:
+            before = [envelope(f"c{i}", 1) for i in range(5)]
+            await publish(kafka_bootstrap, topic, before)
+
+            def has_applied(n: int) -> Callable[[], Awaitable[bool]]:
+                async def reached() -> bool:
+                    return len(await applications(engine, "outage")) == n
+
+                return reached
+
+            await wait_for(has_applied(5))
+            await asyncio.to_thread(server.stop)
+            during = [envelope(f"d{i}", 1) for i in range(5)]
+            await publish(kafka_bootstrap, topic, during)  # arrive while the database is down
+            await asyncio.sleep(3)
+            await asyncio.to_thread(server.start)
+            await wait_for(has_applied(10), timeout=90)
+        finally:
+            await broker.stop()
+            await consumer.close()
+        assert metrics.dead_letters(topic) == 0
+        applied = [row[0] for row in await applications(engine, "outage")]
+        assert sorted(applied) == sorted(e.id for e in before + during)
+    finally:
+        await engine.dispose()
+        await asyncio.to_thread(server.stop)

@@ -127,6 +127,33 @@ async def test_an_uncommitted_lower_position_holds_back_the_higher_ones(
     assert relay.position == done.global_position
 
 
+async def test_a_gap_held_by_a_transaction_younger_than_the_latest_commit_is_waited_for(
+    store: EventStore, engine: AsyncEngine, schema: str, topic: str, kafka_bootstrap: str
+) -> None:
+    """The holder's id is above the snapshot's xmax, so PostgreSQL does not list it as running.
+
+    B begins first (lower transaction id), A second; A draws the lower position, B the higher
+    one and commits. A snapshot now lists no running transaction below its xmax, yet A runs.
+    """
+    relay = relay_for(engine, schema, topic, kafka_bootstrap)
+    older, younger = new_stream_id(), new_stream_id()
+    try:
+        async with store.unit_of_work() as b, store.unit_of_work() as a:
+            [held] = await a.append(younger, 0, [contact_created(younger)], METADATA)
+            await b.append(older, 0, [contact_created(older)], METADATA)
+            await b.connection.exec_driver_sql("COMMIT")  # B commits while A still runs
+            await b.connection.exec_driver_sql("BEGIN")  # so that B's block can end normally
+            assert await drain(relay) == 0
+            assert await drain(relay) == 0  # and keeps waiting on the next look
+        assert await drain(relay) == 2
+    finally:
+        await relay.close()
+    records = await read_topic(kafka_bootstrap, topic, expected=2)
+    published = {from_kafka_record(r.key, r.value, r.headers).streamid for r in records}
+    assert published == {older, younger}
+    assert relay.position == held.global_position + 1
+
+
 async def test_a_rolled_back_append_leaves_a_hole_that_is_stepped_over(
     store: EventStore, engine: AsyncEngine, schema: str, topic: str, kafka_bootstrap: str
 ) -> None:
@@ -139,7 +166,8 @@ async def test_a_rolled_back_append_leaves_a_hole_that_is_stepped_over(
                 raise RuntimeError("command failed")
         [written] = await store.append(kept, 0, [contact_created(kept)], METADATA)
         assert written.global_position == 2  # position 1 was drawn and rolled back
-        assert await drain(relay) == 1
+        assert await drain(relay) == 0  # first sight of the hole: its fillers are unknown
+        assert await drain(relay) == 1  # every transaction that could fill it has ended
     finally:
         await relay.close()
     assert relay.position == 2

@@ -16,21 +16,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from crm_shared.events.envelope import EventEnvelope
+from crm_shared.events.envelope import EXTENSIONS, EventEnvelope
 
 _CONTEXT = ("id", "source", "type", "specversion", "time", "subject", "dataschema")
-_ATTRIBUTES = (
-    *_CONTEXT,
-    "tenantid",
-    "actor",
-    "correlationid",
-    "causationid",
-    "traceparent",
-    "tracestate",
-    "streamid",
-    "streamversion",
-    "partitionkey",
-)
+_ATTRIBUTES = (*_CONTEXT, *EXTENSIONS)
 _W3C = ("traceparent", "tracestate")
 
 

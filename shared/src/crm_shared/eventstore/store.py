@@ -20,6 +20,13 @@ from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.eventstore.model import EventMetadata, NewEvent, RecordedEvent
 from crm_shared.eventstore.schema import events, schema_map
 
+# Every unit of work takes its transaction id in the same round trip as its BEGIN, so before it
+# can draw any position from the identity sequence. Then any transaction that could still fill
+# a gap the relay sees is listed as in progress in the relay's snapshot (``relay.gaps``).
+# (Taking it inside the INSERT statement is not enough: measured, PostgreSQL may draw the
+# position before the statement's other expressions assign the id.)
+_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_current_xact_id()"
+
 
 class _Statements:
     """The append path's SQL for one schema, in the driver's own dialect ($n parameters).
@@ -27,16 +34,13 @@ class _Statements:
     It runs on the asyncpg connection itself, prepared once per connection: the append is the
     platform's hottest path, and SQLAlchemy's statement layer costs more CPU than the
     statement does. One round trip checks the version and inserts; the insert writes nothing
-    unless the stream is at the expected version. ``current`` is joined, hence evaluated (and
-    the transaction id taken) before the insert draws its first position: that is what lets
-    the relay know that every transaction that could still fill a gap is listed as in progress
-    in its snapshot (see ``crm_shared.relay.gaps``).
+    unless the stream is at the expected version.
     """
 
     def __init__(self, schema: str) -> None:
         self.append = (
             "WITH current AS ("
-            " SELECT pg_current_xact_id() AS xid, coalesce(max(stream_version), 0) AS version"
+            " SELECT coalesce(max(stream_version), 0) AS version"
             f' FROM "{schema}".events WHERE stream_id = $1),'
             " written AS ("
             f' INSERT INTO "{schema}".events (event_id, stream_id, stream_version, event_type,'
@@ -47,7 +51,7 @@ class _Statements:
             " $9::text[], $10::text[], $11::text[], $12::timestamptz[])"
             " AS e(event_id, stream_version, event_type, schema_version, partition_key,"
             " subject, data, occurred_at)"
-            " WHERE current.version = $2 AND current.xid IS NOT NULL"
+            " WHERE current.version = $2"
             # Rows a concurrent writer holds are skipped; positions grow with versions.
             " ORDER BY e.stream_version"
             " ON CONFLICT ON CONSTRAINT events_stream_version_key DO NOTHING"
@@ -82,15 +86,14 @@ class EventStore:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None, "the connection was invalidated"
-            transaction = driver.transaction()
-            await transaction.start()
+            await driver.execute(_BEGIN)
             try:
                 yield UnitOfWork(connection, driver, self._statements)
             except BaseException:
                 with suppress(Exception):  # a broken connection has nothing left to undo
-                    await transaction.rollback()
+                    await driver.execute("ROLLBACK")
                 raise
-            await transaction.commit()
+            await driver.execute("COMMIT")
 
     async def append(
         self,
@@ -99,22 +102,9 @@ class EventStore:
         new_events: Sequence[NewEvent],
         metadata: EventMetadata,
     ) -> list[RecordedEvent]:
-        """Append in a transaction of its own (for callers with no read tables to update).
-
-        A single event is written by a single statement, which is a transaction by itself:
-        no BEGIN and COMMIT round trips. A batch takes an explicit transaction, so that a
-        conflict on some of its versions cannot leave the others written.
-        """
-        if len(new_events) != 1:
-            async with self.unit_of_work() as uow:
-                return await uow.append(stream_id, expected_version, new_events, metadata)
-        async with self.engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None, "the connection was invalidated"
-            return await UnitOfWork(connection, driver, self._statements).append(
-                stream_id, expected_version, new_events, metadata
-            )
+        """Append in a transaction of its own (for callers with no read tables to update)."""
+        async with self.unit_of_work() as uow:
+            return await uow.append(stream_id, expected_version, new_events, metadata)
 
     async def read_stream(
         self, stream_id: str, *, as_of: datetime | None = None, from_version: int = 1

@@ -47,6 +47,14 @@ class OutboxReader:
             [recorded_event_from_row(row) for row in rows], Snapshot.parse(rows[0].snapshot)
         )
 
+    async def new_horizon(self) -> int:
+        """A transaction id assigned now: above the id of every transaction begun before."""
+        async with self.engine.connect() as connection:
+            result = await connection.execute(select(cast(func.pg_current_xact_id(), Text)))
+            horizon = int(result.scalar_one())
+            await connection.rollback()
+        return horizon
+
     async def checkpoint(self, topic: str) -> int:
         query = select(relay_checkpoints.c.position).where(relay_checkpoints.c.topic == topic)
         async with self.engine.connect() as connection:

@@ -115,10 +115,12 @@ class OutboxRelay:
         if batch.snapshot is None:
             await self._report_backlog()
             return 0
-        count = self._gaps.publishable(
+        decision = self._gaps.decide(
             self._position, [e.global_position for e in batch.events], batch.snapshot
         )
-        ready = batch.events[:count]
+        if decision.needs_horizon is not None:
+            self._gaps.set_horizon(decision.needs_horizon, await self.reader.new_horizon())
+        ready = batch.events[: decision.publishable]
         if ready:
             await self._send(ready)
             self._position = ready[-1].global_position

@@ -16,13 +16,12 @@ from importlib import resources
 from pathlib import Path
 
 from crm_devstack.processes import (
-    State,
+    DetachedServer,
     cache_dir,
     free_port,
     is_alive,
     port_accepts,
     spawn_detached,
-    terminate,
     wait_until,
 )
 
@@ -86,7 +85,7 @@ def resolve_kafka(version: str = DEFAULT_KAFKA_VERSION) -> Path:
     return libs
 
 
-class KafkaBroker:
+class KafkaBroker(DetachedServer):
     """One broker whose configuration, data, log and pid live in ``state_dir``."""
 
     def __init__(
@@ -96,9 +95,8 @@ class KafkaBroker:
         controller_port: int | None = None,
         version: str = DEFAULT_KAFKA_VERSION,
     ) -> None:
-        self.state_dir = state_dir
+        super().__init__(state_dir)
         self.version = version
-        self.state = State(state_dir)
         saved = self.state.load()
         self.port = port or saved.get("port") or free_port()
         self.controller_port = controller_port or saved.get("controller_port") or free_port()
@@ -107,14 +105,6 @@ class KafkaBroker:
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        pid = self.state.load().get("pid")
-        return int(pid) if pid else None
-
-    def is_running(self) -> bool:
-        return is_alive(self.pid)
 
     def start(self, timeout: float = 90) -> None:
         if self.is_running():
@@ -176,17 +166,6 @@ class KafkaBroker:
         if not is_alive(pid):
             tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-40:])
             raise KafkaUnavailable(f"the Kafka broker exited during start-up:\n{tail}")
-
-    def stop(self, timeout: float = 30) -> None:
-        terminate(self.pid, timeout)
-        self.state.save(pid=None)
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would (for fault tests)."""
-        import signal
-
-        terminate(self.pid, timeout=10, sig=signal.SIGKILL)
-        self.state.save(pid=None)
 
     def _answers_metadata(self) -> bool:
         if not port_accepts(self.port):

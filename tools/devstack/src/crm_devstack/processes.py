@@ -117,3 +117,28 @@ def wait_until(condition: Any, timeout: float, what: str, log_file: Path | None 
                 tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-30:])
             raise TimeoutError(f"{what} did not happen within {timeout:.0f} s\n{tail}")
         time.sleep(0.1)
+
+
+class DetachedServer:
+    """A server process remembered in ``state_dir/state.json``: pid, ports, stop and kill."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.state = State(state_dir)
+
+    @property
+    def pid(self) -> int | None:
+        pid = self.state.load().get("pid")
+        return int(pid) if pid else None
+
+    def is_running(self) -> bool:
+        return is_alive(self.pid)
+
+    def stop(self, timeout: float = 30) -> None:
+        terminate(self.pid, timeout)
+        self.state.save(pid=None)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would (for fault tests)."""
+        terminate(self.pid, timeout=10, sig=signal.SIGKILL)
+        self.state.save(pid=None)
