@@ -9,7 +9,7 @@ headers so that OpenTelemetry propagators continue the trace.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,19 +40,29 @@ def format_time(value: datetime) -> str:
 
 
 def to_kafka_record(envelope: EventEnvelope) -> KafkaRecord:
+    return record_from_attributes(
+        {name: getattr(envelope, name) for name in _ATTRIBUTES}, envelope.data
+    )
+
+
+def record_from_attributes(
+    attributes: Mapping[str, object | None], data: Mapping[str, Any]
+) -> KafkaRecord:
+    """The record for already validated attributes (the relay's path: no model in between)."""
     headers: list[tuple[str, bytes]] = [("content-type", b"application/json")]
     for name in _ATTRIBUTES:
-        value = getattr(envelope, name)
+        value = attributes.get(name)
         if value is None:
             continue
         text = format_time(value) if isinstance(value, datetime) else str(value)
         headers.append((f"ce_{name}", text.encode()))
     for name in _W3C:
-        value = getattr(envelope, name)
+        value = attributes.get(name)
         if value is not None:
-            headers.append((name, value.encode()))
-    value_bytes = json.dumps(envelope.data, separators=(",", ":"), ensure_ascii=False).encode()
-    return KafkaRecord(key=envelope.partitionkey.encode(), value=value_bytes, headers=headers)
+            headers.append((name, str(value).encode()))
+    value_bytes = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    key = str(attributes["partitionkey"]).encode()
+    return KafkaRecord(key=key, value=value_bytes, headers=headers)
 
 
 def from_kafka_record(

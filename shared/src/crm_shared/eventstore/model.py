@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from crm_shared.events.envelope import EVENT_TYPE
+
 
 @dataclass(frozen=True, slots=True)
 class EventMetadata:
@@ -56,6 +58,17 @@ class NewEvent:
     subject: str | None = None
     event_id: uuid.UUID = field(default_factory=uuid.uuid4)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        # Checked here, once, so that what the relay publishes needs no further validation.
+        if not EVENT_TYPE.match(self.event_type):
+            raise ValueError(f"event type {self.event_type!r}: use crm.<service>.<entity>.<verb>")
+        if self.schema_version < 1:
+            raise ValueError("schema_version must be >= 1")
+        if not self.partition_key:
+            raise ValueError("partition_key must name the customer the event concerns")
+        if self.occurred_at.tzinfo is None:
+            raise ValueError("occurred_at must be timezone-aware")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,14 @@ def _carrier(pairs: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
 def start_publish_span(
     topic: str, event: RecordedEvent, record: KafkaRecord
 ) -> Iterator[list[tuple[str, bytes]]]:
-    """A PRODUCER span for one event; yields the record's headers carrying its context."""
+    """A PRODUCER span for one event; yields the record's headers carrying its context.
+
+    An event appended outside any trace has no trace to continue: it gets no span, and the
+    relay's hottest loop stays cheap.
+    """
+    if not event.metadata.traceparent:
+        yield record.headers
+        return
     stored = {
         k: v
         for k, v in (
