@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crm_shared.settings import PlatformSettings, markdown
+from crm_shared.settings import PlatformSettings, section
 
 DOC = Path(__file__).parents[3] / "docs" / "configuration.md"
 
@@ -37,4 +37,4 @@ def test_the_trace_service_name_falls_back_to_the_service_name(
 
 
 def test_the_configuration_document_is_up_to_date() -> None:
-    assert DOC.read_text() == markdown(), "regenerate: python -m crm_shared.settings"
+    assert section(PlatformSettings) in DOC.read_text(), "regenerate: see docs/configuration.md"

@@ -1,0 +1,1 @@
+"""The contacts service: one trusted, event-sourced record of every person."""

@@ -1,0 +1,1 @@
+"""PostgreSQL and event-store adapters of the contacts service."""

@@ -1,0 +1,148 @@
+"""The contacts table: written in the command's transaction, read by the queries."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm_contacts.domain.contact import Contact
+
+
+def _primary(items: list[dict[str, Any]], key: str) -> str | None:
+    return next((item[key] for item in items if item.get("primary")), None)
+
+
+async def save(
+    connection: AsyncConnection, schema: str, tenant_id: str, contact: Contact, at: datetime
+) -> None:
+    state = contact.state
+    await connection.execute(
+        text(
+            f'INSERT INTO "{schema}".contacts (contact_id, tenant_id, version, first_name,'
+            " last_name, primary_email, primary_phone, lifecycle_stage, owner_id, tags, details,"
+            " archived, created_at, updated_at) VALUES (:id, :tenant, :version, :first, :last,"
+            " :email, :phone, :stage, :owner, :tags, CAST(:details AS jsonb), :archived, :at, :at)"
+            " ON CONFLICT (contact_id) DO UPDATE SET version = excluded.version,"
+            " first_name = excluded.first_name, last_name = excluded.last_name,"
+            " primary_email = excluded.primary_email, primary_phone = excluded.primary_phone,"
+            " lifecycle_stage = excluded.lifecycle_stage, owner_id = excluded.owner_id,"
+            " tags = excluded.tags, details = excluded.details, archived = excluded.archived,"
+            " updated_at = excluded.updated_at"
+        ),
+        {
+            "id": contact.contact_id,
+            "tenant": tenant_id,
+            "version": contact.version,
+            "first": state.get("first_name"),
+            "last": state["last_name"],
+            "email": _primary(state.get("emails", []), "address"),
+            "phone": _primary(state.get("phones", []), "number"),
+            "stage": state["lifecycle_stage"],
+            "owner": state.get("owner_id"),
+            "tags": state.get("tags", []),
+            "details": json.dumps(state),
+            "archived": contact.archived,
+            "at": at,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    contact_id: str
+    version: int
+    details: dict[str, Any]
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    lifecycle_stage: str | None = None
+    owner_id: str | None = None
+    tag: str | None = None
+    updated_since: datetime | None = None
+    search: str | None = None
+    include_archived: bool = False
+
+
+def _row(row: Any) -> ContactRow:
+    return ContactRow(
+        row.contact_id, row.version, row.details, row.archived, row.created_at, row.updated_at
+    )
+
+
+async def get(
+    connection: AsyncConnection, schema: str, tenant_id: str, contact_id: str
+) -> ContactRow | None:
+    result = await connection.execute(
+        text(
+            "SELECT contact_id, version, details, archived, created_at, updated_at"
+            f' FROM "{schema}".contacts WHERE tenant_id = :tenant AND contact_id = :id'
+        ),
+        {"tenant": tenant_id, "id": contact_id},
+    )
+    row = result.one_or_none()
+    return _row(row) if row else None
+
+
+def encode_cursor(row: ContactRow) -> str:
+    raw = json.dumps([row.updated_at.isoformat(), row.contact_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    updated_at, contact_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    return datetime.fromisoformat(updated_at), str(contact_id)
+
+
+async def page(
+    connection: AsyncConnection,
+    schema: str,
+    tenant_id: str,
+    where: ContactFilter,
+    limit: int,
+    after: tuple[datetime, str] | None,
+) -> list[ContactRow]:
+    """Contacts by (updated_at, id), after the cursor's position: stable under writes."""
+    clauses = ["tenant_id = :tenant"]
+    params: dict[str, Any] = {"tenant": tenant_id, "limit": limit}
+    if not where.include_archived:
+        clauses.append("NOT archived")
+    if where.lifecycle_stage:
+        clauses.append("lifecycle_stage = :stage")
+        params["stage"] = where.lifecycle_stage
+    if where.owner_id:
+        clauses.append("owner_id = :owner")
+        params["owner"] = where.owner_id
+    if where.tag:
+        clauses.append(":tag = ANY(tags)")
+        params["tag"] = where.tag.lower()
+    if where.updated_since:
+        clauses.append("updated_at >= :since")
+        params["since"] = where.updated_since
+    if where.search:
+        clauses.append(
+            "(concat_ws(' ', first_name, last_name) ILIKE :q OR primary_email ILIKE :q"
+            " OR primary_phone LIKE :q OR details::text ILIKE :q)"
+        )
+        params["q"] = f"%{where.search.replace('%', '').replace('_', '')}%"
+    if after:
+        clauses.append("(updated_at, contact_id) > (:after_at, :after_id)")
+        params["after_at"], params["after_id"] = after
+    result = await connection.execute(
+        text(
+            "SELECT contact_id, version, details, archived, created_at, updated_at"
+            f' FROM "{schema}".contacts WHERE {" AND ".join(clauses)}'
+            " ORDER BY updated_at, contact_id LIMIT :limit"
+        ),
+        params,
+    )
+    return [_row(row) for row in result]

@@ -1,0 +1,39 @@
+"""Commands: what a caller asks the contacts service to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from crm_contacts.domain.contact import ContactDetails
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks, for which tenant, within which trace."""
+
+    tenant_id: str
+    actor: str
+    correlation_id: str
+
+
+@dataclass(frozen=True)
+class CreateContact:
+    caller: Caller
+    details: ContactDetails
+
+
+@dataclass(frozen=True)
+class UpdateContact:
+    caller: Caller
+    contact_id: str
+    expected_version: int
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ArchiveContact:
+    caller: Caller
+    contact_id: str
+    expected_version: int
+    reason: str | None = None

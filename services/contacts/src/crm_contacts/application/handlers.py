@@ -1,0 +1,105 @@
+"""Command handlers: load the contact, let it decide, save its events and its row together."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from crm_contacts.adapters import read_model
+from crm_contacts.application.commands import (
+    ArchiveContact,
+    Caller,
+    CreateContact,
+    UpdateContact,
+)
+from crm_contacts.domain.contact import Contact
+from crm_shared.contracts.contacts import REGISTRY
+from crm_shared.errors import ConcurrencyConflict, NotFound
+from crm_shared.eventstore import EventMetadata, EventStore, NewEvent, UnitOfWork
+from crm_shared.telemetry import current_trace_context
+
+
+@dataclass(frozen=True)
+class Written:
+    contact_id: str
+    version: int
+
+
+class ContactHandlers:
+    def __init__(
+        self,
+        store: EventStore,
+        default_region: str | None = None,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.store = store
+        self.default_region = default_region
+        self.new_id = new_id
+
+    async def create(self, command: CreateContact) -> Written:
+        contact = Contact.create(self.new_id(), command.details, self.default_region)
+        async with self.store.unit_of_work() as uow:
+            return await self._save(uow, command.caller, contact, expected_version=0)
+
+    async def update(self, command: UpdateContact) -> Written:
+        async with self.store.unit_of_work() as uow:
+            contact = await self._load(uow, command.caller, command.contact_id)
+            self._check_version(contact, command.expected_version)
+            contact.update(command.changes, self.default_region)
+            return await self._save(uow, command.caller, contact, command.expected_version)
+
+    async def archive(self, command: ArchiveContact) -> Written:
+        async with self.store.unit_of_work() as uow:
+            contact = await self._load(uow, command.caller, command.contact_id)
+            self._check_version(contact, command.expected_version)
+            contact.archive(command.reason)
+            return await self._save(uow, command.caller, contact, command.expected_version)
+
+    async def _load(self, uow: UnitOfWork, caller: Caller, contact_id: str) -> Contact:
+        history = await uow.read_stream(contact_id)
+        if not history or history[0].metadata.tenant_id != caller.tenant_id:
+            raise NotFound(f"no contact {contact_id}")
+        return Contact.from_history(
+            contact_id,
+            [REGISTRY.decode_data(e.event_type, e.schema_version, e.data) for e in history],
+        )
+
+    @staticmethod
+    def _check_version(contact: Contact, expected_version: int) -> None:
+        if contact.version != expected_version:
+            raise ConcurrencyConflict(contact.contact_id, expected_version, contact.version)
+
+    async def _save(
+        self, uow: UnitOfWork, caller: Caller, contact: Contact, expected_version: int
+    ) -> Written:
+        if not contact.pending:
+            return Written(contact.contact_id, contact.version)
+        traceparent, tracestate = current_trace_context()
+        metadata = EventMetadata(
+            tenant_id=caller.tenant_id,
+            actor=caller.actor,
+            correlation_id=caller.correlation_id,
+            traceparent=traceparent,
+            tracestate=tracestate,
+        )
+        now = datetime.now(UTC)
+        new_events = []
+        for event in contact.pending:
+            event_type, version, data = REGISTRY.encode(event)
+            new_events.append(
+                NewEvent(
+                    event_type=event_type,
+                    schema_version=version,
+                    data=data,
+                    partition_key=contact.contact_id,
+                    subject=contact.contact_id,
+                    occurred_at=now,
+                )
+            )
+        await uow.append(contact.contact_id, expected_version, new_events, metadata)
+        contact.version = expected_version + len(new_events)
+        contact.pending.clear()
+        await read_model.save(uow.connection, self.store.schema, caller.tenant_id, contact, now)
+        return Written(contact.contact_id, contact.version)

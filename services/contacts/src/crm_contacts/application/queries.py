@@ -1,0 +1,103 @@
+"""Queries: the current contact, a page of contacts, a contact's history and its past."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from crm_contacts.adapters import read_model
+from crm_contacts.adapters.read_model import ContactFilter, ContactRow
+from crm_contacts.domain.contact import Contact
+from crm_shared.contracts.contacts import REGISTRY, ContactArchived, ContactCreated, ContactUpdated
+from crm_shared.errors import NotFound
+from crm_shared.eventstore import EventStore, RecordedEvent
+
+
+@dataclass(frozen=True)
+class ContactView:
+    contact_id: str
+    version: int
+    details: dict[str, Any]
+    archived: bool
+
+
+@dataclass(frozen=True)
+class Change:
+    version: int
+    event_type: str
+    actor: str
+    at: datetime
+    changes: dict[str, dict[str, Any]]
+
+
+class ContactQueries:
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    async def get(self, tenant_id: str, contact_id: str) -> ContactRow:
+        async with self.store.engine.connect() as connection:
+            row = await read_model.get(connection, self.store.schema, tenant_id, contact_id)
+        if row is None:
+            raise NotFound(f"no contact {contact_id}")
+        return row
+
+    async def page(
+        self, tenant_id: str, where: ContactFilter, limit: int, cursor: str | None
+    ) -> tuple[list[ContactRow], str | None]:
+        after = read_model.decode_cursor(cursor) if cursor else None
+        async with self.store.engine.connect() as connection:
+            rows = await read_model.page(
+                connection, self.store.schema, tenant_id, where, limit + 1, after
+            )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, read_model.encode_cursor(rows[-1]) if more else None
+
+    async def as_of(self, tenant_id: str, contact_id: str, moment: datetime) -> ContactView:
+        """The contact as it was at ``moment``, rebuilt from its events."""
+        history = await self._history(tenant_id, contact_id, moment)
+        contact = Contact.from_history(
+            contact_id,
+            [REGISTRY.decode_data(e.event_type, e.schema_version, e.data) for e in history],
+        )
+        return ContactView(contact_id, contact.version, contact.state, contact.archived)
+
+    async def history(self, tenant_id: str, contact_id: str) -> list[Change]:
+        """Who changed what, when, with old and new values, oldest first."""
+        changes = []
+        for event in await self._history(tenant_id, contact_id, None):
+            decoded = REGISTRY.decode_data(event.event_type, event.schema_version, event.data)
+            if isinstance(decoded, ContactCreated):
+                fields = decoded.model_dump(mode="json", exclude={"contact_id"})
+                diff = {
+                    k: {"old": None, "new": v} for k, v in fields.items() if v not in (None, [])
+                }
+            elif isinstance(decoded, ContactUpdated):
+                diff = {k: c.model_dump(mode="json") for k, c in decoded.changes.items()}
+            elif isinstance(decoded, ContactArchived):
+                diff = {"archived": {"old": False, "new": True}}
+            else:
+                diff = {}
+            changes.append(
+                Change(
+                    event.stream_version,
+                    event.event_type,
+                    event.metadata.actor,
+                    event.recorded_at,
+                    diff,
+                )
+            )
+        return changes
+
+    async def _history(
+        self, tenant_id: str, contact_id: str, moment: datetime | None
+    ) -> list[RecordedEvent]:
+        events = await self.store.read_stream(contact_id, as_of=moment)
+        if moment is not None and not events:
+            everything = await self.store.read_stream(contact_id)
+            if everything and everything[0].metadata.tenant_id == tenant_id:
+                raise NotFound(f"contact {contact_id} did not exist yet at {moment.isoformat()}")
+        if not events or events[0].metadata.tenant_id != tenant_id:
+            raise NotFound(f"no contact {contact_id}")
+        return events

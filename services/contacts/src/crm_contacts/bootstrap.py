@@ -1,0 +1,77 @@
+"""Composition root: builds the contacts service from its settings; nothing runs at import."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from crm_contacts.application.handlers import ContactHandlers
+from crm_contacts.application.queries import ContactQueries
+from crm_contacts.config import ContactsSettings
+from crm_contacts.entrypoints.api import contacts_router
+from crm_shared.eventstore import EventStore, upgrade
+from crm_shared.http import create_service_app
+from crm_shared.relay import OutboxRelay, RelayConfig
+from crm_shared.settings import PlatformSettings
+from crm_shared.telemetry import RelayMetrics
+
+MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
+TOPIC = "crm.contacts.events"
+
+
+def build_app(
+    platform: PlatformSettings, settings: ContactsSettings, engine: AsyncEngine | None = None
+) -> FastAPI:
+    engine = engine or create_async_engine(platform.async_database_url, pool_size=20)
+    registry = CollectorRegistry()
+    store = EventStore(engine, settings.db_schema)
+
+    async def database_ready() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await upgrade(platform.async_database_url, settings.db_schema, [MIGRATIONS])
+        stop = asyncio.Event()
+        relay = OutboxRelay(
+            engine,
+            RelayConfig(
+                settings.db_schema,
+                TOPIC,
+                "/crm/contacts",
+                platform.kafka_bootstrap_servers,
+                platform.relay_batch_size,
+                platform.relay_poll_interval_ms / 1000,
+            ),
+            RelayMetrics(registry, service="contacts", topic=TOPIC),
+        )
+        relaying = asyncio.create_task(relay.run(stop)) if settings.run_relay else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if relaying:
+                await relaying
+            await relay.close()
+            await engine.dispose()
+
+    app = create_service_app(
+        "CRM contacts",
+        "0.1.0",
+        registry,
+        {"database": database_ready},
+        description="People, their channels, lifecycle and full history, as events.",
+        lifespan=lifespan,
+    )
+    app.include_router(
+        contacts_router(ContactHandlers(store, settings.default_region), ContactQueries(store))
+    )
+    return app

@@ -1,0 +1,24 @@
+"""The contacts service's own settings (prefix ``CONTACTS_``); shared ones: PlatformSettings."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ContactsSettings(BaseSettings):
+    """Settings of the contacts service."""
+
+    model_config = SettingsConfigDict(env_prefix="CONTACTS_", extra="ignore", frozen=True)
+
+    db_schema: str = Field(
+        "contacts", description="PostgreSQL schema holding the service's events and tables."
+    )
+    default_region: str | None = Field(
+        None, description="ISO 3166 country for phone numbers given without +country code."
+    )
+    http_host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
+    http_port: int = Field(8101, description="Port of the HTTP API.")
+    run_relay: bool = Field(
+        True, description="Run the outbox relay in this process (one replica publishes)."
+    )

@@ -1,0 +1,1 @@
+"""Contacts' rules, in plain Python: no I/O, no frameworks."""

@@ -1,0 +1,150 @@
+"""The contact aggregate: it changes state only by applying events, which it records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, get_args
+
+from crm_contacts.domain.errors import ContactIsArchived, InvalidValue
+from crm_contacts.domain.values import normalise_email, normalise_phone
+from crm_shared.contracts.contacts import (
+    ContactArchived,
+    ContactCreated,
+    ContactUpdated,
+    EmailAddress,
+    FieldChange,
+    LifecycleStage,
+    PhoneNumber,
+)
+from crm_shared.events import EventContract
+
+UPDATABLE = (
+    "first_name",
+    "last_name",
+    "emails",
+    "phones",
+    "lifecycle_stage",
+    "owner_id",
+    "tags",
+    "source",
+)
+
+
+@dataclass
+class ContactDetails:
+    """What a command says about a contact, before normalisation."""
+
+    last_name: str
+    first_name: str | None = None
+    emails: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    lifecycle_stage: str = "lead"
+    owner_id: str | None = None
+    tags: list[str] = field(default_factory=list)
+    source: str | None = None
+
+
+@dataclass
+class Contact:
+    contact_id: str
+    version: int = 0
+    state: dict[str, Any] = field(default_factory=dict)
+    archived: bool = False
+    pending: list[EventContract] = field(default_factory=list)
+
+    @classmethod
+    def from_history(cls, contact_id: str, history: list[EventContract]) -> Contact:
+        contact = cls(contact_id)
+        for event in history:
+            contact._apply(event)
+            contact.version += 1
+        return contact
+
+    @classmethod
+    def create(
+        cls, contact_id: str, details: ContactDetails, default_region: str | None = None
+    ) -> Contact:
+        contact = cls(contact_id)
+        fields = _normalised(details.__dict__, default_region)
+        contact._record(ContactCreated(contact_id=contact_id, **fields))
+        return contact
+
+    def update(self, changes: dict[str, Any], default_region: str | None = None) -> None:
+        """Record the fields that really change; nothing when nothing does."""
+        self._check_not_archived()
+        unknown = set(changes) - set(UPDATABLE)
+        if unknown:
+            raise InvalidValue(sorted(unknown)[0], "cannot be changed")
+        proposed = _normalised({**self._as_details(), **changes}, default_region)
+        diff = {
+            name: FieldChange(old=self.state.get(name), new=value)
+            for name, value in proposed.items()
+            if name in changes and value != self.state.get(name)
+        }
+        if diff:
+            self._record(ContactUpdated(contact_id=self.contact_id, changes=diff))
+
+    def archive(self, reason: str | None = None) -> None:
+        self._check_not_archived()
+        self._record(ContactArchived(contact_id=self.contact_id, reason=reason))
+
+    def _check_not_archived(self) -> None:
+        if self.archived:
+            raise ContactIsArchived(f"contact {self.contact_id} is archived")
+
+    def _record(self, event: EventContract) -> None:
+        self._apply(event)
+        self.pending.append(event)
+
+    def _apply(self, event: EventContract) -> None:
+        if isinstance(event, ContactCreated):
+            self.state = event.model_dump(mode="json", exclude={"contact_id"})
+        elif isinstance(event, ContactUpdated):
+            for name, change in event.changes.items():
+                self.state[name] = change.new
+        elif isinstance(event, ContactArchived):
+            self.archived = True
+
+    def _as_details(self) -> dict[str, Any]:
+        details = dict(self.state)
+        details["emails"] = [
+            e["address"] for e in self._primary_first(self.state.get("emails", []))
+        ]
+        details["phones"] = [p["number"] for p in self._primary_first(self.state.get("phones", []))]
+        return details
+
+    @staticmethod
+    def _primary_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(items, key=lambda item: not item.get("primary"))
+
+
+def _normalised(details: dict[str, Any], default_region: str | None) -> dict[str, Any]:
+    """Emails lower-cased and checked, phones E.164, the first of each primary; no duplicates."""
+    last_name = (details.get("last_name") or "").strip()
+    if not last_name:
+        raise InvalidValue("last_name", "must not be empty")
+    emails = list(dict.fromkeys(normalise_email(e) for e in details.get("emails") or []))
+    phones = list(
+        dict.fromkeys(normalise_phone(p, default_region) for p in details.get("phones") or [])
+    )
+    tags = sorted({t.strip().lower() for t in details.get("tags") or [] if t.strip()})
+    first_name = (details.get("first_name") or "").strip() or None
+    stage = details.get("lifecycle_stage") or "lead"
+    if stage not in get_args(LifecycleStage):
+        raise InvalidValue(
+            "lifecycle_stage", f"must be one of {', '.join(get_args(LifecycleStage))}"
+        )
+    return {
+        "first_name": first_name,
+        "last_name": last_name,
+        "emails": [
+            EmailAddress(address=e, primary=i == 0).model_dump() for i, e in enumerate(emails)
+        ],
+        "phones": [
+            PhoneNumber(number=p, primary=i == 0).model_dump() for i, p in enumerate(phones)
+        ],
+        "lifecycle_stage": stage,
+        "owner_id": details.get("owner_id"),
+        "tags": tags,
+        "source": details.get("source"),
+    }

@@ -1,0 +1,1 @@
+"""HTTP API and process entry points of the contacts service."""

@@ -1,0 +1,194 @@
+"""The contacts HTTP API: thin translations from requests to commands and queries.
+
+Until the gateway's OAuth2 tokens arrive (issue 6), the tenant and the acting user come from
+the ``X-Tenant-Id`` and ``X-Actor-Id`` headers, which every request must carry.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+
+from crm_contacts.adapters.read_model import ContactFilter, ContactRow
+from crm_contacts.application.commands import (
+    ArchiveContact,
+    Caller,
+    CreateContact,
+    UpdateContact,
+)
+from crm_contacts.application.handlers import ContactHandlers
+from crm_contacts.application.queries import ContactQueries
+from crm_contacts.domain.contact import ContactDetails
+from crm_contacts.entrypoints.schemas import (
+    ArchiveRequest,
+    ContactCreate,
+    ContactPage,
+    ContactRead,
+    ContactUpdate,
+    HistoryEntry,
+)
+from crm_shared.errors import ConcurrencyConflict, PlatformError
+
+
+class PreconditionRequired(PlatformError):
+    status_code = 428
+    code = "precondition_required"
+
+
+class PreconditionFailed(PlatformError):
+    status_code = 412
+    code = "precondition_failed"
+
+
+def caller(
+    x_tenant_id: Annotated[str, Header(min_length=1, description="Tenant of the caller")],
+    x_actor_id: Annotated[str, Header(min_length=1, description="User or system acting")],
+    x_correlation_id: Annotated[str | None, Header()] = None,
+) -> Caller:
+    return Caller(x_tenant_id, x_actor_id, x_correlation_id or str(uuid.uuid4()))
+
+
+def expected_version(if_match: Annotated[str | None, Header()] = None) -> int:
+    """The version the client read, from ``If-Match: "<version>"``."""
+    if if_match is None:
+        raise PreconditionRequired("send If-Match with the ETag you read")
+    try:
+        return int(if_match.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise PreconditionFailed(f"If-Match {if_match!r} is not an ETag of this API") from None
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def read_body(
+    contact_id: str,
+    version: int,
+    details: dict[str, Any],
+    archived: bool,
+    created_at: datetime | None = None,
+    updated_at: datetime | None = None,
+) -> ContactRead:
+    return ContactRead(
+        id=contact_id,
+        version=version,
+        archived=archived,
+        first_name=details.get("first_name"),
+        last_name=details["last_name"],
+        emails=details.get("emails", []),
+        phones=details.get("phones", []),
+        lifecycle_stage=details["lifecycle_stage"],
+        owner_id=details.get("owner_id"),
+        tags=details.get("tags", []),
+        source=details.get("source"),
+        created_at=created_at,
+        updated_at=updated_at,
+    )
+
+
+def from_row(row: ContactRow) -> ContactRead:
+    return read_body(
+        row.contact_id, row.version, row.details, row.archived, row.created_at, row.updated_at
+    )
+
+
+Who = Annotated[Caller, Depends(caller)]
+Expected = Annotated[int, Depends(expected_version)]
+
+
+def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRouter:
+    router = APIRouter(prefix="/contacts", tags=["contacts"])
+
+    async def stale_as_412(operation: Any) -> Any:
+        try:
+            return await operation
+        except ConcurrencyConflict as conflict:
+            raise PreconditionFailed(
+                conflict.detail,
+                expected_version=conflict.expected_version,
+                actual_version=conflict.actual_version,
+            ) from None
+
+    @router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactRead)
+    async def create_contact(body: ContactCreate, who: Who, response: Response) -> ContactRead:
+        """Create a contact; emails are lower-cased and checked, phones stored as E.164."""
+        written = await handlers.create(CreateContact(who, ContactDetails(**body.model_dump())))
+        row = await queries.get(who.tenant_id, written.contact_id)
+        response.headers["ETag"] = etag(row.version)
+        response.headers["Location"] = f"/contacts/{row.contact_id}"
+        return from_row(row)
+
+    @router.get("/{contact_id}", response_model=ContactRead)
+    async def get_contact(
+        contact_id: str,
+        who: Who,
+        response: Response,
+        as_of: Annotated[datetime | None, Query(description="The contact as it was then")] = None,
+    ) -> ContactRead:
+        if as_of is not None:
+            past = await queries.as_of(who.tenant_id, contact_id, as_of)
+            response.headers["ETag"] = etag(past.version)
+            return read_body(past.contact_id, past.version, past.details, past.archived)
+        row = await queries.get(who.tenant_id, contact_id)
+        response.headers["ETag"] = etag(row.version)
+        return from_row(row)
+
+    @router.patch(
+        "/{contact_id}",
+        response_model=ContactRead,
+        responses={412: {"description": "Stale If-Match"}, 428: {}},
+    )
+    async def update_contact(
+        contact_id: str, body: ContactUpdate, who: Who, version: Expected, response: Response
+    ) -> ContactRead:
+        """Change the fields given; requires ``If-Match`` with the ETag last read."""
+        changes = body.model_dump(exclude_unset=True)
+        await stale_as_412(handlers.update(UpdateContact(who, contact_id, version, changes)))
+        row = await queries.get(who.tenant_id, contact_id)
+        response.headers["ETag"] = etag(row.version)
+        return from_row(row)
+
+    @router.post("/{contact_id}/archive", response_model=ContactRead)
+    async def archive_contact(
+        contact_id: str, body: ArchiveRequest, who: Who, version: Expected, response: Response
+    ) -> ContactRead:
+        await stale_as_412(handlers.archive(ArchiveContact(who, contact_id, version, body.reason)))
+        row = await queries.get(who.tenant_id, contact_id)
+        response.headers["ETag"] = etag(row.version)
+        return from_row(row)
+
+    @router.get("", response_model=ContactPage)
+    async def list_contacts(
+        who: Who,
+        stage: Annotated[str | None, Query(description="Lifecycle stage")] = None,
+        owner: str | None = None,
+        tag: str | None = None,
+        updated_since: datetime | None = None,
+        q: Annotated[str | None, Query(min_length=2, description="Name, email or phone")] = None,
+        include_archived: bool = False,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        cursor: str | None = None,
+    ) -> ContactPage:
+        where = ContactFilter(stage, owner, tag, updated_since, q, include_archived)
+        rows, next_cursor = await queries.page(who.tenant_id, where, limit, cursor)
+        return ContactPage(items=[from_row(r) for r in rows], next_cursor=next_cursor)
+
+    @router.get("/{contact_id}/history", response_model=list[HistoryEntry])
+    async def contact_history(contact_id: str, who: Who) -> list[HistoryEntry]:
+        """Every change: who, when, which fields, old and new values."""
+        return [
+            HistoryEntry(
+                version=c.version,
+                event_type=c.event_type,
+                actor=c.actor,
+                at=c.at,
+                changes=c.changes,
+            )
+            for c in await queries.history(who.tenant_id, contact_id)
+        ]
+
+    return router

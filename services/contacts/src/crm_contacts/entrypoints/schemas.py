@@ -1,0 +1,73 @@
+"""Request and response bodies of the contacts API (Create, Update and Read apart)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_shared.contracts.contacts import LifecycleStage
+
+
+class ContactCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    first_name: str | None = Field(None, max_length=200)
+    last_name: str = Field(min_length=1, max_length=200)
+    emails: list[str] = Field(default_factory=list, max_length=20, description="First = primary")
+    phones: list[str] = Field(default_factory=list, max_length=20, description="First = primary")
+    lifecycle_stage: LifecycleStage = "lead"
+    owner_id: str | None = None
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    source: str | None = None
+
+
+class ContactUpdate(BaseModel):
+    """Only the fields given are changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_name: str | None = Field(None, max_length=200)
+    last_name: str | None = Field(None, min_length=1, max_length=200)
+    emails: list[str] | None = Field(None, max_length=20)
+    phones: list[str] | None = Field(None, max_length=20)
+    lifecycle_stage: LifecycleStage | None = None
+    owner_id: str | None = None
+    tags: list[str] | None = Field(None, max_length=100)
+    source: str | None = None
+
+
+class ContactRead(BaseModel):
+    id: str
+    version: int
+    archived: bool
+    first_name: str | None
+    last_name: str
+    emails: list[dict[str, Any]]
+    phones: list[dict[str, Any]]
+    lifecycle_stage: str
+    owner_id: str | None
+    tags: list[str]
+    source: str | None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ContactPage(BaseModel):
+    items: list[ContactRead]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: end")
+
+
+class HistoryEntry(BaseModel):
+    version: int
+    event_type: str
+    actor: str
+    at: datetime
+    changes: dict[str, dict[str, Any]]
+
+
+class ArchiveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=500)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_contacts.bootstrap import MIGRATIONS, build_app
+from crm_contacts.config import ContactsSettings
+from crm_shared.eventstore import upgrade
+from crm_shared.settings import PlatformSettings
+
+ADA = {"X-Tenant-Id": "tenant-a", "X-Actor-Id": "user-ada"}
+BOB = {"X-Tenant-Id": "tenant-b", "X-Actor-Id": "user-bob"}
+
+
+@pytest.fixture
+async def contacts_schema(database_url: str, unique_name: str) -> str:
+    await upgrade(database_url, unique_name, [MIGRATIONS])
+    return unique_name
+
+
+@pytest.fixture
+async def api(
+    engine: AsyncEngine, contacts_schema: str, database_url: str, kafka_bootstrap: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    platform = PlatformSettings(
+        DATABASE_URL=database_url,
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,  # type: ignore[call-arg]
+    )
+    app = build_app(platform, ContactsSettings(db_schema=contacts_schema, run_relay=False), engine)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://contacts"
+    ) as client:
+        yield client

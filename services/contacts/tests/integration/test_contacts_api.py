@@ -1,0 +1,172 @@
+"""The contacts API, on a real PostgreSQL: writes, optimistic concurrency, queries, history."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import ADA, BOB
+
+pytestmark = pytest.mark.integration
+
+NEW = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "emails": ["Ada@Example.COM"],
+    "phones": ["+44 20 7183 8750"],
+    "tags": ["VIP"],
+    "lifecycle_stage": "lead",
+    "owner_id": "owner-1",
+}
+
+
+async def create(api: httpx.AsyncClient, **overrides: Any) -> httpx.Response:
+    response = await api.post("/contacts", json={**NEW, **overrides}, headers=ADA)
+    assert response.status_code == 201, response.text
+    return response
+
+
+async def test_creating_a_contact_normalises_it_and_gives_its_version_as_etag(
+    api: httpx.AsyncClient,
+) -> None:
+    response = await create(api)
+    body = response.json()
+    assert response.headers["ETag"] == '"1"'
+    assert response.headers["Location"] == f"/contacts/{body['id']}"
+    assert body["emails"] == [{"address": "ada@example.com", "primary": True}]
+    assert body["phones"] == [{"number": "+442071838750", "primary": True}]
+    assert body["tags"] == ["vip"]
+    fetched = await api.get(f"/contacts/{body['id']}", headers=ADA)
+    assert fetched.json() == body
+
+
+async def test_bad_input_is_a_422_naming_the_field(api: httpx.AsyncClient) -> None:
+    response = await api.post("/contacts", json={**NEW, "emails": ["nope"]}, headers=ADA)
+    assert response.status_code == 422
+    assert response.json()["fields"][0]["field"] == "email"
+    response = await api.post("/contacts", json={"first_name": "X"}, headers=ADA)
+    assert response.status_code == 422
+    assert [f["field"] for f in response.json()["fields"]] == ["last_name"]
+    response = await api.post("/contacts", json=NEW)
+    assert response.status_code == 422
+    assert {f["field"] for f in response.json()["fields"]} == {"x-tenant-id", "x-actor-id"}
+
+
+async def test_unknown_ids_and_other_tenants_contacts_are_404(api: httpx.AsyncClient) -> None:
+    contact_id = (await create(api)).json()["id"]
+    assert (await api.get("/contacts/nobody", headers=ADA)).status_code == 404
+    assert (await api.get(f"/contacts/{contact_id}", headers=BOB)).status_code == 404
+    patched = await api.patch(
+        f"/contacts/{contact_id}", json={"first_name": "Eve"}, headers={**BOB, "If-Match": '"1"'}
+    )
+    assert patched.status_code == 404
+
+
+async def test_an_update_needs_the_current_etag(api: httpx.AsyncClient) -> None:
+    contact_id = (await create(api)).json()["id"]
+    url = f"/contacts/{contact_id}"
+    assert (await api.patch(url, json={"first_name": "A"}, headers=ADA)).status_code == 428
+    updated = await api.patch(
+        url, json={"lifecycle_stage": "customer"}, headers={**ADA, "If-Match": '"1"'}
+    )
+    assert updated.status_code == 200
+    assert updated.headers["ETag"] == '"2"'
+    assert updated.json()["lifecycle_stage"] == "customer"
+    stale = await api.patch(url, json={"first_name": "B"}, headers={**ADA, "If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert (stale.json()["expected_version"], stale.json()["actual_version"]) == (1, 2)
+
+
+async def test_of_two_concurrent_updates_from_the_same_version_one_is_refused(
+    api: httpx.AsyncClient,
+) -> None:
+    contact_id = (await create(api)).json()["id"]
+    responses = await asyncio.gather(
+        *(
+            api.patch(
+                f"/contacts/{contact_id}",
+                json={"first_name": name},
+                headers={**ADA, "If-Match": '"1"'},
+            )
+            for name in ("One", "Two", "Three")
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [200, 412, 412]
+
+
+async def test_an_archived_contact_cannot_be_changed(api: httpx.AsyncClient) -> None:
+    contact_id = (await create(api)).json()["id"]
+    archived = await api.post(
+        f"/contacts/{contact_id}/archive",
+        json={"reason": "left"},
+        headers={**ADA, "If-Match": '"1"'},
+    )
+    assert archived.json()["archived"] is True
+    refused = await api.patch(
+        f"/contacts/{contact_id}", json={"first_name": "Z"}, headers={**ADA, "If-Match": '"2"'}
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "contact_archived"
+
+
+async def test_lists_with_filters_search_and_a_stable_cursor(api: httpx.AsyncClient) -> None:
+    for index in range(5):
+        await create(
+            api,
+            last_name=f"Person{index}",
+            emails=[f"p{index}@example.com"],
+            lifecycle_stage="customer" if index % 2 else "lead",
+            tags=[f"t{index}"],
+        )
+    await api.post("/contacts", json={**NEW, "last_name": "Other tenant"}, headers=BOB)
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await api.get("/contacts", params=params, headers=ADA)).json()
+        seen += [item["last_name"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == [f"Person{i}" for i in range(5)]
+
+    customers = (await api.get("/contacts", params={"stage": "customer"}, headers=ADA)).json()
+    assert sorted(i["last_name"] for i in customers["items"]) == ["Person1", "Person3"]
+    tagged = (await api.get("/contacts", params={"tag": "T2"}, headers=ADA)).json()
+    assert [i["last_name"] for i in tagged["items"]] == ["Person2"]
+    found = (await api.get("/contacts", params={"q": "p3@example"}, headers=ADA)).json()
+    assert [i["last_name"] for i in found["items"]] == ["Person3"]
+    owned = (await api.get("/contacts", params={"owner": "owner-1"}, headers=ADA)).json()
+    assert len(owned["items"]) == 5
+
+
+async def test_history_and_the_contact_as_of_a_past_moment(api: httpx.AsyncClient) -> None:
+    contact_id = (await create(api)).json()["id"]
+    await asyncio.sleep(0.05)
+    before_rename = datetime.now(UTC)
+    await asyncio.sleep(0.05)
+    await api.patch(
+        f"/contacts/{contact_id}",
+        json={"first_name": "Augusta"},
+        headers={**ADA, "If-Match": '"1"', "X-Actor-Id": "user-grace"},
+    )
+    history = (await api.get(f"/contacts/{contact_id}/history", headers=ADA)).json()
+    assert [h["event_type"] for h in history] == [
+        "crm.contacts.contact.created",
+        "crm.contacts.contact.updated",
+    ]
+    assert history[1]["actor"] == "user-grace"
+    assert history[1]["changes"] == {"first_name": {"old": "Ada", "new": "Augusta"}}
+
+    past = await api.get(
+        f"/contacts/{contact_id}", params={"as_of": before_rename.isoformat()}, headers=ADA
+    )
+    assert past.json()["first_name"] == "Ada"
+    assert past.headers["ETag"] == '"1"'
+    current = await api.get(f"/contacts/{contact_id}", headers=ADA)
+    assert current.json()["first_name"] == "Augusta"

@@ -1,0 +1,66 @@
+"""What other systems receive on crm.contacts.events: CloudEvents keyed by contact, in order."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_contacts.bootstrap import TOPIC
+from crm_shared.contracts.contacts import REGISTRY, ContactCreated, ContactUpdated
+from crm_shared.events import from_kafka_record
+from crm_shared.relay import OutboxRelay, RelayConfig
+
+from .conftest import ADA
+from .test_contacts_api import create
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_subscriber_receives_each_change_as_a_typed_cloudevent(
+    api: httpx.AsyncClient, engine: AsyncEngine, contacts_schema: str, kafka_bootstrap: str
+) -> None:
+    contact_id = (await create(api)).json()["id"]
+    await api.patch(
+        f"/contacts/{contact_id}",
+        json={"lifecycle_stage": "customer"},
+        headers={**ADA, "If-Match": '"1"'},
+    )
+    relay = OutboxRelay(
+        engine, RelayConfig(contacts_schema, TOPIC, "/crm/contacts", kafka_bootstrap)
+    )
+    try:
+        while await relay.publish_next_batch():
+            pass
+    finally:
+        await relay.close()
+
+    subscriber = AIOKafkaConsumer(
+        TOPIC, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await subscriber.start()
+    received = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(received) < 2 and time.monotonic() < deadline:
+            for records in (await subscriber.getmany(timeout_ms=1000)).values():
+                received += [r for r in records if r.key == contact_id.encode()]
+    finally:
+        await subscriber.stop()
+
+    envelopes = [from_kafka_record(r.key, r.value, r.headers) for r in received]
+    assert [e.type for e in envelopes] == [
+        "crm.contacts.contact.created",
+        "crm.contacts.contact.updated",
+    ]
+    assert [e.streamversion for e in envelopes] == [1, 2]
+    assert {e.tenantid for e in envelopes} == {"tenant-a"}
+    assert {e.actor for e in envelopes} == {"user-ada"}
+    created, updated = (REGISTRY.decode(e) for e in envelopes)
+    assert isinstance(created, ContactCreated)
+    assert created.emails[0].address == "ada@example.com"
+    assert isinstance(updated, ContactUpdated)
+    assert updated.changes["lifecycle_stage"].new == "customer"

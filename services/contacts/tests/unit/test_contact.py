@@ -1,0 +1,94 @@
+"""The contact aggregate: normalises on the way in, records only real changes, stays archived."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_contacts.domain.contact import Contact, ContactDetails
+from crm_contacts.domain.errors import ContactIsArchived, InvalidValue
+from crm_shared.contracts.contacts import ContactArchived, ContactCreated, ContactUpdated
+
+
+def ada() -> Contact:
+    contact = Contact.create(
+        "c-1",
+        ContactDetails(
+            last_name=" Lovelace ",
+            first_name="Ada",
+            emails=["Ada@Example.COM", "ada@example.com"],
+            phones=["+44 20 7183 8750"],
+            tags=["VIP", "vip", " math "],
+        ),
+    )
+    return Contact.from_history("c-1", contact.pending)
+
+
+def test_creation_normalises_emails_phones_and_tags() -> None:
+    [created] = Contact.create(
+        "c-1",
+        ContactDetails(
+            last_name="Lovelace", emails=["Ada@Example.COM"], phones=["020 7183 8750"], tags=["VIP"]
+        ),
+        default_region="GB",
+    ).pending
+    assert isinstance(created, ContactCreated)
+    assert [e.address for e in created.emails] == ["ada@example.com"]
+    assert [p.number for p in created.phones] == ["+442071838750"]
+    assert created.emails[0].primary
+    assert created.tags == ["vip"]
+
+
+def test_duplicate_emails_collapse_and_the_first_is_primary() -> None:
+    contact = ada()
+    assert contact.state["emails"] == [{"address": "ada@example.com", "primary": True}]
+    assert contact.state["tags"] == ["math", "vip"]
+    assert contact.version == 1
+
+
+@pytest.mark.parametrize(
+    ("details", "field"),
+    [
+        (ContactDetails(last_name="X", emails=["not an email"]), "email"),
+        (ContactDetails(last_name="X", phones=["12"]), "phone"),
+        (ContactDetails(last_name="  "), "last_name"),
+        (ContactDetails(last_name="X", lifecycle_stage="vip"), "lifecycle_stage"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_field(details: ContactDetails, field: str) -> None:
+    with pytest.raises(InvalidValue) as refused:
+        Contact.create("c-1", details)
+    assert refused.value.field == field
+    assert refused.value.status_code == 422
+
+
+def test_an_update_records_old_and_new_values_of_what_changed_only() -> None:
+    contact = ada()
+    contact.update(
+        {"first_name": "Augusta", "last_name": "Lovelace", "lifecycle_stage": "customer"}
+    )
+    [updated] = contact.pending
+    assert isinstance(updated, ContactUpdated)
+    assert set(updated.changes) == {"first_name", "lifecycle_stage"}
+    assert updated.changes["first_name"].old == "Ada"
+    assert updated.changes["first_name"].new == "Augusta"
+
+
+def test_an_update_that_changes_nothing_records_nothing() -> None:
+    contact = ada()
+    contact.update({"emails": ["ADA@example.com"]})
+    assert contact.pending == []
+
+
+def test_a_field_that_cannot_be_changed_is_refused() -> None:
+    with pytest.raises(InvalidValue, match="contact_id"):
+        ada().update({"contact_id": "other"})
+
+
+def test_an_archived_contact_cannot_be_changed_or_archived_again() -> None:
+    contact = ada()
+    contact.archive("duplicate")
+    assert isinstance(contact.pending[-1], ContactArchived)
+    with pytest.raises(ContactIsArchived):
+        contact.update({"first_name": "Late"})
+    with pytest.raises(ContactIsArchived):
+        contact.archive()

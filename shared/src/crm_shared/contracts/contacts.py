@@ -1,0 +1,78 @@
+"""Events of the contacts service, published on ``crm.contacts.events``, keyed by contact id."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from crm_shared.events import EventContract, EventRegistry
+
+LifecycleStage = Literal[
+    "subscriber",
+    "lead",
+    "marketing_qualified",
+    "sales_qualified",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+]
+
+
+class EmailAddress(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    address: str
+    primary: bool = False
+
+
+class PhoneNumber(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    number: str
+    """E.164, e.g. +442071838750."""
+    primary: bool = False
+
+
+class ContactCreated(EventContract):
+    event_type: ClassVar[str] = "crm.contacts.contact.created"
+    schema_version: ClassVar[int] = 1
+
+    contact_id: str
+    first_name: str | None = None
+    last_name: str
+    emails: list[EmailAddress] = []
+    phones: list[PhoneNumber] = []
+    lifecycle_stage: LifecycleStage = "lead"
+    owner_id: str | None = None
+    tags: list[str] = []
+    source: str | None = None
+
+
+class FieldChange(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    old: Any = None
+    new: Any = None
+
+
+class ContactUpdated(EventContract):
+    """Only the fields that changed, each with its old and new value."""
+
+    event_type: ClassVar[str] = "crm.contacts.contact.updated"
+    schema_version: ClassVar[int] = 1
+
+    contact_id: str
+    changes: dict[str, FieldChange]
+
+
+class ContactArchived(EventContract):
+    event_type: ClassVar[str] = "crm.contacts.contact.archived"
+    schema_version: ClassVar[int] = 1
+
+    contact_id: str
+    reason: str | None = None
+
+
+REGISTRY = EventRegistry([ContactCreated, ContactUpdated, ContactArchived])
