@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "up":
         endpoints = stack.up()
+        stack.up_services(endpoints)
         for row in stack.status():
             print(f"{row.name:9} running at {row.where}" + (f" (pid {row.pid})" if row.pid else ""))
         print(_exports(endpoints))

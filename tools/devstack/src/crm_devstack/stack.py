@@ -19,6 +19,7 @@ from typing import Any
 from crm_devstack.kafka import KafkaBroker
 from crm_devstack.postgres import PostgresServer
 from crm_devstack.processes import repo_root
+from crm_devstack.services import SERVICES, ServiceProcess
 
 __all__ = ["Endpoints", "Stack", "docker_available", "repo_root", "session_stack"]
 
@@ -72,6 +73,7 @@ class Stack:
         self.state_dir = state_dir or default_state_dir()
         self.kafka = KafkaBroker(self.state_dir / "kafka")
         self.postgres = PostgresServer(self.state_dir / "postgres")
+        self.services = [ServiceProcess(self.state_dir / s.name, s) for s in SERVICES]
 
     def up(self) -> Endpoints:
         kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -84,6 +86,10 @@ class Stack:
             database = self.postgres.url
         return Endpoints(kafka, database)
 
+    def up_services(self, endpoints: Endpoints) -> None:
+        for service in self.services:
+            service.start(endpoints.kafka_bootstrap_servers, endpoints.database_url)
+
     def endpoints(self) -> Endpoints:
         """Where Kafka and PostgreSQL are (or will be once started)."""
         return Endpoints(
@@ -92,6 +98,8 @@ class Stack:
         )
 
     def down(self) -> None:
+        for service in self.services:
+            service.stop()
         self.kafka.stop()
         self.postgres.stop()
 
@@ -113,6 +121,7 @@ class Stack:
                 "postgres", self.postgres.is_running(), self.postgres.url, self.postgres.pid
             )
         )
+        rows += [ComponentStatus(s.spec.name, s.is_running(), s.url, s.pid) for s in self.services]
         return rows
 
 

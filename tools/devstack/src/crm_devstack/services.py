@@ -1,0 +1,64 @@
+"""The platform's services, started as detached processes beside Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from crm_devstack.processes import DetachedServer, free_port, spawn_detached, wait_until
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    command: str
+    """The console script the service's package installs."""
+    port_variable: str
+
+
+SERVICES = (ServiceSpec("contacts", "crm-contacts", "CONTACTS_HTTP_PORT"),)
+
+
+class ServiceProcess(DetachedServer):
+    def __init__(self, state_dir: Path, spec: ServiceSpec) -> None:
+        super().__init__(state_dir)
+        self.spec = spec
+        self.port = int(self.state.load().get("port") or free_port())
+        self.log_file = state_dir / "service.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, kafka: str, database_url: str, timeout: float = 60) -> None:
+        if self.is_running():
+            return
+        executable = shutil.which(self.spec.command, path=str(Path(sys.executable).parent))
+        if executable is None:
+            raise RuntimeError(
+                f"{self.spec.command} is not installed: run `uv sync --all-packages`"
+            )
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka,
+            "CRM_SERVICE_NAME": self.spec.name,
+            self.spec.port_variable: str(self.port),
+        }
+        pid = spawn_detached([executable], self.log_file, env=environment)
+        self.state.save(pid=pid, port=self.port)
+        wait_until(
+            self._healthy, timeout, f"{self.spec.name} answering on {self.url}", self.log_file
+        )
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
