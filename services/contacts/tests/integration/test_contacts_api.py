@@ -170,3 +170,42 @@ async def test_history_and_the_contact_as_of_a_past_moment(api: httpx.AsyncClien
     assert past.headers["ETag"] == '"1"'
     current = await api.get(f"/contacts/{contact_id}", headers=ADA)
     assert current.json()["first_name"] == "Augusta"
+
+
+async def test_consent_per_channel_with_its_basis_source_and_history(
+    api: httpx.AsyncClient,
+) -> None:
+    contact_id = (await create(api)).json()["id"]
+    url = f"/contacts/{contact_id}/consents"
+    granted = await api.put(
+        f"{url}/email",
+        headers={**ADA, "If-Match": '"1"'},
+        json={"status": "granted", "lawful_basis": "consent", "source": "newsletter form"},
+    )
+    assert granted.status_code == 200
+    assert granted.json()["consents"]["email"]["status"] == "granted"
+    withdrawn = await api.put(
+        f"{url}/email",
+        headers={**ADA, "If-Match": '"2"'},
+        json={"status": "withdrawn", "lawful_basis": "consent", "source": "unsubscribe link"},
+    )
+    assert withdrawn.headers["ETag"] == '"3"'
+    consents = (await api.get(url, headers=ADA)).json()
+    assert consents["current"]["email"]["status"] == "withdrawn"
+    assert consents["current"]["email"]["source"] == "unsubscribe link"
+    assert [h["status"] for h in consents["history"]] == ["granted", "withdrawn"]
+    assert consents["history"][0]["actor"] == "user-ada"
+
+    bad = await api.put(
+        f"{url}/email",
+        headers={**ADA, "If-Match": '"3"'},
+        json={"status": "granted", "lawful_basis": "whim", "source": "x"},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["fields"][0]["field"] == "lawful_basis"
+    unknown_channel = await api.put(
+        f"{url}/fax",
+        headers={**ADA, "If-Match": '"3"'},
+        json={"status": "granted", "lawful_basis": "consent", "source": "x"},
+    )
+    assert unknown_channel.status_code == 422

@@ -92,3 +92,29 @@ def test_an_archived_contact_cannot_be_changed_or_archived_again() -> None:
         contact.update({"first_name": "Late"})
     with pytest.raises(ContactIsArchived):
         contact.archive()
+
+
+def test_consent_changes_are_recorded_per_channel_and_repeats_are_ignored() -> None:
+    contact = ada()
+    contact.change_consent("email", "granted", "consent", "web form")
+    contact.change_consent("email", "granted", "consent", "web form again")
+    contact.change_consent("sms", "withdrawn", "consent", "reply STOP")
+    assert [type(e).__name__ for e in contact.pending] == ["ConsentChanged", "ConsentChanged"]
+    assert contact.consents["email"]["status"] == "granted"
+    assert contact.consents["sms"]["status"] == "withdrawn"
+
+
+@pytest.mark.parametrize(
+    ("channel", "status", "basis", "field"),
+    [
+        ("fax", "granted", "consent", "channel"),
+        ("email", "maybe", "consent", "status"),
+        ("email", "granted", "whim", "lawful_basis"),
+    ],
+)
+def test_a_consent_outside_the_allowed_values_names_the_field(
+    channel: str, status: str, basis: str, field: str
+) -> None:
+    with pytest.raises(InvalidValue) as refused:
+        ada().change_consent(channel, status, basis, "form")
+    assert refused.value.field == field

@@ -75,4 +75,30 @@ class ContactArchived(EventContract):
     reason: str | None = None
 
 
-REGISTRY = EventRegistry([ContactCreated, ContactUpdated, ContactArchived])
+ConsentChannel = Literal["email", "phone", "sms"]
+ConsentStatus = Literal["granted", "withdrawn"]
+LawfulBasis = Literal[
+    "consent",
+    "contract",
+    "legal_obligation",
+    "vital_interests",
+    "public_task",
+    "legitimate_interests",
+]
+
+
+class ConsentChanged(EventContract):
+    """A contact's consent for one channel; the event's time is when it was given or withdrawn."""
+
+    event_type: ClassVar[str] = "crm.contacts.consent.changed"
+    schema_version: ClassVar[int] = 1
+
+    contact_id: str
+    channel: ConsentChannel
+    status: ConsentStatus
+    lawful_basis: LawfulBasis
+    source: str
+    """Where the consent was captured: a form, a call, an import..."""
+
+
+REGISTRY = EventRegistry([ContactCreated, ContactUpdated, ContactArchived, ConsentChanged])

@@ -46,7 +46,7 @@ async def save(
             "stage": state["lifecycle_stage"],
             "owner": state.get("owner_id"),
             "tags": state.get("tags", []),
-            "details": json.dumps(state),
+            "details": json.dumps({**state, "consents": contact.consents}),
             "archived": contact.archived,
             "at": at,
         },

@@ -37,3 +37,14 @@ class ArchiveContact:
     contact_id: str
     expected_version: int
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeConsent:
+    caller: Caller
+    contact_id: str
+    expected_version: int
+    channel: str
+    status: str
+    lawful_basis: str
+    source: str

@@ -11,6 +11,7 @@ from crm_contacts.adapters import read_model
 from crm_contacts.application.commands import (
     ArchiveContact,
     Caller,
+    ChangeConsent,
     CreateContact,
     UpdateContact,
 )
@@ -55,6 +56,15 @@ class ContactHandlers:
             contact = await self._load(uow, command.caller, command.contact_id)
             self._check_version(contact, command.expected_version)
             contact.archive(command.reason)
+            return await self._save(uow, command.caller, contact, command.expected_version)
+
+    async def change_consent(self, command: ChangeConsent) -> Written:
+        async with self.store.unit_of_work() as uow:
+            contact = await self._load(uow, command.caller, command.contact_id)
+            self._check_version(contact, command.expected_version)
+            contact.change_consent(
+                command.channel, command.status, command.lawful_basis, command.source
+            )
             return await self._save(uow, command.caller, contact, command.expected_version)
 
     async def _load(self, uow: UnitOfWork, caller: Caller, contact_id: str) -> Contact:

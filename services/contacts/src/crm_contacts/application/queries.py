@@ -9,7 +9,13 @@ from typing import Any
 from crm_contacts.adapters import read_model
 from crm_contacts.adapters.read_model import ContactFilter, ContactRow
 from crm_contacts.domain.contact import Contact
-from crm_shared.contracts.contacts import REGISTRY, ContactArchived, ContactCreated, ContactUpdated
+from crm_shared.contracts.contacts import (
+    REGISTRY,
+    ConsentChanged,
+    ContactArchived,
+    ContactCreated,
+    ContactUpdated,
+)
 from crm_shared.errors import NotFound
 from crm_shared.eventstore import EventStore, RecordedEvent
 
@@ -20,6 +26,16 @@ class ContactView:
     version: int
     details: dict[str, Any]
     archived: bool
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    channel: str
+    status: str
+    lawful_basis: str
+    source: str
+    actor: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,8 @@ class ContactQueries:
                 diff = {k: c.model_dump(mode="json") for k, c in decoded.changes.items()}
             elif isinstance(decoded, ContactArchived):
                 diff = {"archived": {"old": False, "new": True}}
+            elif isinstance(decoded, ConsentChanged):
+                diff = {f"consent.{decoded.channel}": {"old": None, "new": decoded.status}}
             else:
                 diff = {}
             changes.append(
@@ -89,6 +107,24 @@ class ContactQueries:
                 )
             )
         return changes
+
+    async def consents(self, tenant_id: str, contact_id: str) -> list[ConsentRecord]:
+        """Every consent change of the contact, oldest first (the last per channel holds)."""
+        records = []
+        for event in await self._history(tenant_id, contact_id, None):
+            decoded = REGISTRY.decode_data(event.event_type, event.schema_version, event.data)
+            if isinstance(decoded, ConsentChanged):
+                records.append(
+                    ConsentRecord(
+                        decoded.channel,
+                        decoded.status,
+                        decoded.lawful_basis,
+                        decoded.source,
+                        event.metadata.actor,
+                        event.occurred_at,
+                    )
+                )
+        return records
 
     async def _history(
         self, tenant_id: str, contact_id: str, moment: datetime | None

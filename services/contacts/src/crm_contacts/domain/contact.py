@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
+from pydantic import ValidationError
+
 from crm_contacts.domain.errors import ContactIsArchived, InvalidValue
 from crm_contacts.domain.values import normalise_email, normalise_phone
 from crm_shared.contracts.contacts import (
+    ConsentChanged,
     ContactArchived,
     ContactCreated,
     ContactUpdated,
@@ -50,6 +53,7 @@ class Contact:
     version: int = 0
     state: dict[str, Any] = field(default_factory=dict)
     archived: bool = False
+    consents: dict[str, dict[str, str]] = field(default_factory=dict)
     pending: list[EventContract] = field(default_factory=list)
 
     @classmethod
@@ -84,6 +88,25 @@ class Contact:
         if diff:
             self._record(ContactUpdated(contact_id=self.contact_id, changes=diff))
 
+    def change_consent(self, channel: str, status: str, lawful_basis: str, source: str) -> None:
+        """Record a consent change for ``channel``; nothing when it is already so."""
+        self._check_not_archived()
+        current = self.consents.get(channel)
+        if current and (current["status"], current["lawful_basis"]) == (status, lawful_basis):
+            return
+        try:
+            event = ConsentChanged(
+                contact_id=self.contact_id,
+                channel=channel,
+                status=status,
+                lawful_basis=lawful_basis,
+                source=source,
+            )
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise InvalidValue(str(first["loc"][0]), first["msg"]) from None
+        self._record(event)
+
     def archive(self, reason: str | None = None) -> None:
         self._check_not_archived()
         self._record(ContactArchived(contact_id=self.contact_id, reason=reason))
@@ -104,6 +127,12 @@ class Contact:
                 self.state[name] = change.new
         elif isinstance(event, ContactArchived):
             self.archived = True
+        elif isinstance(event, ConsentChanged):
+            self.consents[event.channel] = {
+                "status": event.status,
+                "lawful_basis": event.lawful_basis,
+                "source": event.source,
+            }
 
     def _as_details(self) -> dict[str, Any]:
         details = dict(self.state)

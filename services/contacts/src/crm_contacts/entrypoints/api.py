@@ -16,6 +16,7 @@ from crm_contacts.adapters.read_model import ContactFilter, ContactRow
 from crm_contacts.application.commands import (
     ArchiveContact,
     Caller,
+    ChangeConsent,
     CreateContact,
     UpdateContact,
 )
@@ -24,12 +25,16 @@ from crm_contacts.application.queries import ContactQueries
 from crm_contacts.domain.contact import ContactDetails
 from crm_contacts.entrypoints.schemas import (
     ArchiveRequest,
+    ConsentChange,
+    ConsentEntry,
+    Consents,
     ContactCreate,
     ContactPage,
     ContactRead,
     ContactUpdate,
     HistoryEntry,
 )
+from crm_shared.contracts.contacts import ConsentChannel
 from crm_shared.errors import ConcurrencyConflict, PlatformError
 
 
@@ -85,6 +90,7 @@ def read_body(
         owner_id=details.get("owner_id"),
         tags=details.get("tags", []),
         source=details.get("source"),
+        consents=details.get("consents", {}),
         created_at=created_at,
         updated_at=updated_at,
     )
@@ -160,6 +166,44 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
         row = await queries.get(who.tenant_id, contact_id)
         response.headers["ETag"] = etag(row.version)
         return from_row(row)
+
+    @router.put(
+        "/{contact_id}/consents/{channel}",
+        response_model=ContactRead,
+        responses={412: {"description": "Stale If-Match"}},
+    )
+    async def change_consent(
+        contact_id: str,
+        channel: ConsentChannel,
+        body: ConsentChange,
+        who: Who,
+        version: Expected,
+        response: Response,
+    ) -> ContactRead:
+        """Grant or withdraw consent for a channel, with its lawful basis and source."""
+        command = ChangeConsent(
+            who, contact_id, version, channel, body.status, body.lawful_basis, body.source
+        )
+        await stale_as_412(handlers.change_consent(command))
+        row = await queries.get(who.tenant_id, contact_id)
+        response.headers["ETag"] = etag(row.version)
+        return from_row(row)
+
+    @router.get("/{contact_id}/consents", response_model=Consents)
+    async def contact_consents(contact_id: str, who: Who) -> Consents:
+        """The consent in force per channel, and every change ever made."""
+        history = [
+            ConsentEntry(
+                channel=r.channel,
+                status=r.status,
+                lawful_basis=r.lawful_basis,
+                source=r.source,
+                actor=r.actor,
+                at=r.at,
+            )
+            for r in await queries.consents(who.tenant_id, contact_id)
+        ]
+        return Consents(current={entry.channel: entry for entry in history}, history=history)
 
     @router.get("", response_model=ContactPage)
     async def list_contacts(

@@ -7,7 +7,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_shared.contracts.contacts import LifecycleStage
+from crm_shared.contracts.contacts import (
+    ConsentChannel,
+    ConsentStatus,
+    LawfulBasis,
+    LifecycleStage,
+)
 
 
 class ContactCreate(BaseModel):
@@ -50,6 +55,9 @@ class ContactRead(BaseModel):
     owner_id: str | None
     tags: list[str]
     source: str | None
+    consents: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Current consent per channel"
+    )
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -71,3 +79,25 @@ class ArchiveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(None, max_length=500)
+
+
+class ConsentChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: ConsentStatus
+    lawful_basis: LawfulBasis
+    source: str = Field(min_length=1, max_length=200, description="Where it was captured")
+
+
+class ConsentEntry(BaseModel):
+    channel: ConsentChannel
+    status: ConsentStatus
+    lawful_basis: LawfulBasis
+    source: str
+    actor: str
+    at: datetime
+
+
+class Consents(BaseModel):
+    current: dict[str, ConsentEntry]
+    history: list[ConsentEntry]
