@@ -209,3 +209,34 @@ async def test_consent_per_channel_with_its_basis_source_and_history(
         json={"status": "granted", "lawful_basis": "consent", "source": "x"},
     )
     assert unknown_channel.status_code == 422
+
+
+async def test_exports_stream_every_matching_contact_as_csv_or_json(
+    api: httpx.AsyncClient,
+) -> None:
+    import csv
+    import io
+    import json
+
+    for index in range(7):
+        await create(
+            api,
+            last_name=f"Export{index}",
+            emails=[f"e{index}@example.com", "x@y.org"],
+            lifecycle_stage="customer" if index < 3 else "lead",
+        )
+    response = await api.get("/contacts/export", params={"format": "csv"}, headers=ADA)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert sorted(r["last_name"] for r in rows) == [f"Export{i}" for i in range(7)]
+    assert rows[0]["other_emails"] == "x@y.org"
+
+    customers = await api.get(
+        "/contacts/export", params={"format": "json", "stage": "customer"}, headers=ADA
+    )
+    exported = json.loads(customers.text)
+    assert sorted(c["last_name"] for c in exported) == ["Export0", "Export1", "Export2"]
+    assert (
+        await api.get("/contacts/export", params={"format": "xml"}, headers=ADA)
+    ).status_code == 422

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,6 +70,18 @@ class ContactQueries:
         more = len(rows) > limit
         rows = rows[:limit]
         return rows, read_model.encode_cursor(rows[-1]) if more else None
+
+    async def each(
+        self, tenant_id: str, where: ContactFilter, page_size: int = 1000
+    ) -> AsyncIterator[ContactRow]:
+        """Every matching contact, fetched a page at a time."""
+        cursor: str | None = None
+        while True:
+            rows, cursor = await self.page(tenant_id, where, page_size, cursor)
+            for row in rows:
+                yield row
+            if cursor is None:
+                return
 
     async def as_of(self, tenant_id: str, contact_id: str, moment: datetime) -> ContactView:
         """The contact as it was at ``moment``, rebuilt from its events."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from crm_contacts.adapters.read_model import ContactFilter, ContactRow
 from crm_contacts.application.commands import (
@@ -23,6 +24,7 @@ from crm_contacts.application.commands import (
 from crm_contacts.application.handlers import ContactHandlers
 from crm_contacts.application.queries import ContactQueries
 from crm_contacts.domain.contact import ContactDetails
+from crm_contacts.entrypoints import export
 from crm_contacts.entrypoints.schemas import (
     ArchiveRequest,
     ConsentChange,
@@ -127,6 +129,31 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
         response.headers["ETag"] = etag(row.version)
         response.headers["Location"] = f"/contacts/{row.contact_id}"
         return from_row(row)
+
+    @router.get(
+        "/export",
+        responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+        response_class=StreamingResponse,
+    )
+    async def export_contacts(
+        who: Who,
+        format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
+        stage: str | None = None,
+        owner: str | None = None,
+        tag: str | None = None,
+        updated_since: datetime | None = None,
+        include_archived: bool = False,
+    ) -> StreamingResponse:
+        """Every matching contact, streamed page by page: never all in memory."""
+        where = ContactFilter(stage, owner, tag, updated_since, None, include_archived)
+        rows = queries.each(who.tenant_id, where)
+        if format == "json":
+            return StreamingResponse(export.json_lines(rows), media_type="application/json")
+        return StreamingResponse(
+            export.csv_lines(rows),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
+        )
 
     @router.get("/{contact_id}", response_model=ContactRead)
     async def get_contact(
