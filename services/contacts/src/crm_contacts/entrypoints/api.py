@@ -7,6 +7,7 @@ the ``X-Tenant-Id`` and ``X-Actor-Id`` headers, which every request must carry.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -111,15 +112,21 @@ Expected = Annotated[int, Depends(expected_version)]
 def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRouter:
     router = APIRouter(prefix="/contacts", tags=["contacts"])
 
-    async def stale_as_412(operation: Any) -> Any:
+    async def write_then_read(
+        who: Caller, contact_id: str, write: Awaitable[Any], response: Response
+    ) -> ContactRead:
+        """Run a write that expected a version; answer with the contact and its new ETag."""
         try:
-            return await operation
+            await write
         except ConcurrencyConflict as conflict:
             raise PreconditionFailed(
                 conflict.detail,
                 expected_version=conflict.expected_version,
                 actual_version=conflict.actual_version,
             ) from None
+        row = await queries.get(who.tenant_id, contact_id)
+        response.headers["ETag"] = etag(row.version)
+        return from_row(row)
 
     @router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactRead)
     async def create_contact(body: ContactCreate, who: Who, response: Response) -> ContactRead:
@@ -180,19 +187,15 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
     ) -> ContactRead:
         """Change the fields given; requires ``If-Match`` with the ETag last read."""
         changes = body.model_dump(exclude_unset=True)
-        await stale_as_412(handlers.update(UpdateContact(who, contact_id, version, changes)))
-        row = await queries.get(who.tenant_id, contact_id)
-        response.headers["ETag"] = etag(row.version)
-        return from_row(row)
+        command = UpdateContact(who, contact_id, version, changes)
+        return await write_then_read(who, contact_id, handlers.update(command), response)
 
     @router.post("/{contact_id}/archive", response_model=ContactRead)
     async def archive_contact(
         contact_id: str, body: ArchiveRequest, who: Who, version: Expected, response: Response
     ) -> ContactRead:
-        await stale_as_412(handlers.archive(ArchiveContact(who, contact_id, version, body.reason)))
-        row = await queries.get(who.tenant_id, contact_id)
-        response.headers["ETag"] = etag(row.version)
-        return from_row(row)
+        command = ArchiveContact(who, contact_id, version, body.reason)
+        return await write_then_read(who, contact_id, handlers.archive(command), response)
 
     @router.put(
         "/{contact_id}/consents/{channel}",
@@ -211,10 +214,7 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
         command = ChangeConsent(
             who, contact_id, version, channel, body.status, body.lawful_basis, body.source
         )
-        await stale_as_412(handlers.change_consent(command))
-        row = await queries.get(who.tenant_id, contact_id)
-        response.headers["ETag"] = etag(row.version)
-        return from_row(row)
+        return await write_then_read(who, contact_id, handlers.change_consent(command), response)
 
     @router.get("/{contact_id}/consents", response_model=Consents)
     async def contact_consents(contact_id: str, who: Who) -> Consents:
