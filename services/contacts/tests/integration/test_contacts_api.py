@@ -41,7 +41,8 @@ async def test_creating_a_contact_normalises_it_and_gives_its_version_as_etag(
     assert body["phones"] == [{"number": "+442071838750", "primary": True}]
     assert body["tags"] == ["vip"]
     fetched = await api.get(f"/contacts/{body['id']}", headers=ADA)
-    assert fetched.json() == body
+    assert fetched.json() == {k: v for k, v in body.items() if k != "likely_duplicates"}
+    assert body["likely_duplicates"] == []
 
 
 async def test_bad_input_is_a_422_naming_the_field(api: httpx.AsyncClient) -> None:
@@ -240,3 +241,25 @@ async def test_exports_stream_every_matching_contact_as_csv_or_json(
     assert (
         await api.get("/contacts/export", params={"format": "xml"}, headers=ADA)
     ).status_code == 422
+
+
+async def test_creating_a_likely_duplicate_reports_it_with_score_and_reasons(
+    api: httpx.AsyncClient,
+) -> None:
+    original = (await create(api)).json()["id"]
+    same_email = (
+        await create(api, first_name="A.", last_name="King", emails=["ADA@example.com"], phones=[])
+    ).json()
+    assert same_email["likely_duplicates"][0] == {
+        "id": original,
+        "score": 1.0,
+        "reasons": ["same email ada@example.com"],
+    }
+    similar_name = (await create(api, emails=["countess@example.org"], phones=[])).json()
+    scores = {d["id"]: d for d in similar_name["likely_duplicates"]}
+    assert scores[original]["reasons"] == ["similar name (100%)"]
+
+    other_tenant = await api.post("/contacts", json=NEW, headers=BOB)
+    assert other_tenant.json()["likely_duplicates"] == []
+    listed = (await api.get(f"/contacts/{original}/duplicates", headers=ADA)).json()
+    assert {d["id"] for d in listed} == {same_email["id"], similar_name["id"]}

@@ -53,6 +53,57 @@ async def save(
     )
 
 
+async def save_identifiers(
+    connection: AsyncConnection, schema: str, tenant_id: str, contact: Contact
+) -> None:
+    """Every email and phone of the contact, for duplicate look-ups (none once archived)."""
+    await connection.execute(
+        text(f'DELETE FROM "{schema}".contact_identifiers WHERE contact_id = :id'),
+        {"id": contact.contact_id},
+    )
+    if contact.archived:
+        return
+    kinds = [("email", e["address"]) for e in contact.state.get("emails", [])]
+    kinds += [("phone", p["number"]) for p in contact.state.get("phones", [])]
+    if kinds:
+        await connection.execute(
+            text(
+                f'INSERT INTO "{schema}".contact_identifiers (tenant_id, kind, value, contact_id)'
+                " SELECT :tenant, k, v, :id FROM unnest(CAST(:kinds AS text[]),"
+                " CAST(:values AS text[])) AS t(k, v) ON CONFLICT DO NOTHING"
+            ),
+            {
+                "tenant": tenant_id,
+                "id": contact.contact_id,
+                "kinds": [k for k, _ in kinds],
+                "values": [v for _, v in kinds],
+            },
+        )
+
+
+async def duplicate_candidates(
+    connection: AsyncConnection,
+    schema: str,
+    tenant_id: str,
+    emails: list[str],
+    phones: list[str],
+    last_name: str,
+) -> list[ContactRow]:
+    """Active contacts sharing an email or phone, or the last name (case-insensitive)."""
+    result = await connection.execute(
+        text(
+            "SELECT contact_id, version, details, archived, created_at, updated_at"
+            f' FROM "{schema}".contacts c WHERE c.tenant_id = :tenant AND NOT c.archived AND ('
+            " lower(c.last_name) = lower(:last) OR c.contact_id IN ("
+            f' SELECT i.contact_id FROM "{schema}".contact_identifiers i'
+            " WHERE i.tenant_id = :tenant AND ((i.kind = 'email' AND i.value = ANY(:emails))"
+            " OR (i.kind = 'phone' AND i.value = ANY(:phones))))) LIMIT 200"
+        ),
+        {"tenant": tenant_id, "last": last_name, "emails": emails, "phones": phones},
+    )
+    return [_row(row) for row in result]
+
+
 @dataclass(frozen=True)
 class ContactRow:
     contact_id: str

@@ -112,4 +112,7 @@ class ContactHandlers:
         contact.version = expected_version + len(new_events)
         contact.pending.clear()
         await read_model.save(uow.connection, self.store.schema, caller.tenant_id, contact, now)
+        await read_model.save_identifiers(
+            uow.connection, self.store.schema, caller.tenant_id, contact
+        )
         return Written(contact.contact_id, contact.version)

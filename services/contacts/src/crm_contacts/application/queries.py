@@ -10,6 +10,7 @@ from typing import Any
 from crm_contacts.adapters import read_model
 from crm_contacts.adapters.read_model import ContactFilter, ContactRow
 from crm_contacts.domain.contact import Contact
+from crm_contacts.domain.duplicates import LikelyDuplicate, Profile, rank
 from crm_shared.contracts.contacts import (
     REGISTRY,
     ConsentChanged,
@@ -70,6 +71,21 @@ class ContactQueries:
         more = len(rows) > limit
         rows = rows[:limit]
         return rows, read_model.encode_cursor(rows[-1]) if more else None
+
+    async def likely_duplicates(self, tenant_id: str, contact_id: str) -> list[LikelyDuplicate]:
+        """Contacts that are probably the same person, best match first."""
+        row = await self.get(tenant_id, contact_id)
+        profile = profile_of(row)
+        async with self.store.engine.connect() as connection:
+            candidates = await read_model.duplicate_candidates(
+                connection,
+                self.store.schema,
+                tenant_id,
+                sorted(profile.emails),
+                sorted(profile.phones),
+                profile.last_name,
+            )
+        return rank(profile, [profile_of(c) for c in candidates])
 
     async def each(
         self, tenant_id: str, where: ContactFilter, page_size: int = 1000
@@ -150,3 +166,14 @@ class ContactQueries:
         if not events or events[0].metadata.tenant_id != tenant_id:
             raise NotFound(f"no contact {contact_id}")
         return events
+
+
+def profile_of(row: ContactRow) -> Profile:
+    details = row.details
+    return Profile(
+        row.contact_id,
+        details.get("first_name"),
+        details["last_name"],
+        frozenset(e["address"] for e in details.get("emails", [])),
+        frozenset(p["number"] for p in details.get("phones", [])),
+    )

@@ -25,6 +25,7 @@ from crm_contacts.application.commands import (
 from crm_contacts.application.handlers import ContactHandlers
 from crm_contacts.application.queries import ContactQueries
 from crm_contacts.domain.contact import ContactDetails
+from crm_contacts.domain.duplicates import LikelyDuplicate
 from crm_contacts.entrypoints import export
 from crm_contacts.entrypoints.schemas import (
     ArchiveRequest,
@@ -32,10 +33,12 @@ from crm_contacts.entrypoints.schemas import (
     ConsentEntry,
     Consents,
     ContactCreate,
+    ContactCreatedRead,
     ContactPage,
     ContactRead,
     ContactUpdate,
     HistoryEntry,
+    LikelyDuplicateRead,
 )
 from crm_shared.contracts.contacts import ConsentChannel
 from crm_shared.errors import ConcurrencyConflict, PlatformError
@@ -99,6 +102,12 @@ def read_body(
     )
 
 
+def duplicate_body(duplicate: LikelyDuplicate) -> LikelyDuplicateRead:
+    return LikelyDuplicateRead(
+        id=duplicate.contact_id, score=duplicate.score, reasons=list(duplicate.reasons)
+    )
+
+
 def from_row(row: ContactRow) -> ContactRead:
     return read_body(
         row.contact_id, row.version, row.details, row.archived, row.created_at, row.updated_at
@@ -128,14 +137,30 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
         response.headers["ETag"] = etag(row.version)
         return from_row(row)
 
-    @router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactRead)
-    async def create_contact(body: ContactCreate, who: Who, response: Response) -> ContactRead:
-        """Create a contact; emails are lower-cased and checked, phones stored as E.164."""
+    @router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactCreatedRead)
+    async def create_contact(
+        body: ContactCreate, who: Who, response: Response
+    ) -> ContactCreatedRead:
+        """Create a contact; emails are lower-cased and checked, phones stored as E.164.
+
+        The answer lists existing contacts that are probably the same person.
+        """
         written = await handlers.create(CreateContact(who, ContactDetails(**body.model_dump())))
         row = await queries.get(who.tenant_id, written.contact_id)
+        duplicates = await queries.likely_duplicates(who.tenant_id, written.contact_id)
         response.headers["ETag"] = etag(row.version)
         response.headers["Location"] = f"/contacts/{row.contact_id}"
-        return from_row(row)
+        return ContactCreatedRead(
+            **from_row(row).model_dump(),
+            likely_duplicates=[duplicate_body(d) for d in duplicates],
+        )
+
+    @router.get("/{contact_id}/duplicates", response_model=list[LikelyDuplicateRead])
+    async def contact_duplicates(contact_id: str, who: Who) -> list[LikelyDuplicateRead]:
+        """Existing contacts that are probably the same person, best match first."""
+        return [
+            duplicate_body(d) for d in await queries.likely_duplicates(who.tenant_id, contact_id)
+        ]
 
     @router.get(
         "/export",

@@ -101,3 +101,15 @@ class ConsentEntry(BaseModel):
 class Consents(BaseModel):
     current: dict[str, ConsentEntry]
     history: list[ConsentEntry]
+
+
+class LikelyDuplicateRead(BaseModel):
+    id: str
+    score: float = Field(ge=0, le=1, description="1: same email; 0.9: same phone; names below")
+    reasons: list[str]
+
+
+class ContactCreatedRead(ContactRead):
+    likely_duplicates: list[LikelyDuplicateRead] = Field(
+        default_factory=list, description="Existing contacts that are probably the same person"
+    )
