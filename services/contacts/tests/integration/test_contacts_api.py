@@ -263,3 +263,47 @@ async def test_creating_a_likely_duplicate_reports_it_with_score_and_reasons(
     assert other_tenant.json()["likely_duplicates"] == []
     listed = (await api.get(f"/contacts/{original}/duplicates", headers=ADA)).json()
     assert {d["id"] for d in listed} == {same_email["id"], similar_name["id"]}
+
+
+async def test_merging_keeps_one_survivor_and_both_histories_tell_it(
+    api: httpx.AsyncClient,
+) -> None:
+    survivor = (await create(api)).json()["id"]
+    duplicate = (
+        await create(
+            api,
+            first_name="Augusta",
+            emails=["countess@example.org"],
+            phones=[],
+            lifecycle_stage="customer",
+        )
+    ).json()["id"]
+    stale = await api.post(
+        f"/contacts/{survivor}/merge",
+        headers={**ADA, "If-Match": '"1"'},
+        json={"duplicate_id": duplicate, "duplicate_version": 7},
+    )
+    assert stale.status_code == 412
+    merged = await api.post(
+        f"/contacts/{survivor}/merge",
+        headers={**ADA, "If-Match": '"1"'},
+        json={"duplicate_id": duplicate, "duplicate_version": 1},
+    )
+    assert merged.status_code == 200, merged.text
+    body = merged.json()
+    assert [e["address"] for e in body["emails"]] == ["ada@example.com", "countess@example.org"]
+    assert body["lifecycle_stage"] == "customer"
+    assert merged.headers["ETag"] == '"2"'
+
+    gone = (await api.get(f"/contacts/{duplicate}", headers=ADA)).json()
+    assert gone["archived"] is True
+    assert gone["merged_into"] == survivor
+    history = (await api.get(f"/contacts/{survivor}/history", headers=ADA)).json()
+    assert history[-1]["event_type"] == "crm.contacts.contact.merged"
+    assert history[-1]["changes"]["merged_contact_id"]["new"] == duplicate
+    refused = await api.post(
+        f"/contacts/{duplicate}/merge",
+        headers={**ADA, "If-Match": '"2"'},
+        json={"duplicate_id": survivor, "duplicate_version": 2},
+    )
+    assert refused.status_code == 409

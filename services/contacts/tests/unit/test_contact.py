@@ -6,7 +6,13 @@ import pytest
 
 from crm_contacts.domain.contact import Contact, ContactDetails
 from crm_contacts.domain.errors import ContactIsArchived, InvalidValue
-from crm_shared.contracts.contacts import ContactArchived, ContactCreated, ContactUpdated
+from crm_shared.contracts.contacts import (
+    ContactArchived,
+    ContactCreated,
+    ContactMerged,
+    ContactMergedInto,
+    ContactUpdated,
+)
 
 
 def ada() -> Contact:
@@ -118,3 +124,46 @@ def test_a_consent_outside_the_allowed_values_names_the_field(
     with pytest.raises(InvalidValue) as refused:
         ada().change_consent(channel, status, basis, "form")
     assert refused.value.field == field
+
+
+def test_a_merge_fills_gaps_unites_channels_and_archives_the_duplicate() -> None:
+    survivor = ada()
+    duplicate = Contact.from_history(
+        "c-2",
+        Contact.create(
+            "c-2",
+            ContactDetails(
+                last_name="Lovelace",
+                first_name="Augusta",
+                emails=["countess@example.org"],
+                phones=["+1 650 253 0000"],
+                lifecycle_stage="customer",
+                owner_id="owner-9",
+                tags=["Patron"],
+            ),
+        ).pending,
+    )
+    survivor.merge(duplicate)
+    [merged] = survivor.pending
+    [merged_into] = duplicate.pending
+    assert isinstance(merged, ContactMerged)
+    assert merged.merged_contact_id == "c-2"
+    assert merged.winners["first_name"] == "survivor"  # both had one: the survivor's stays
+    assert merged.winners["owner_id"] == "merged"  # the survivor had none
+    assert merged.winners["lifecycle_stage"] == "merged"  # customer is further than lead
+    assert [e["address"] for e in survivor.state["emails"]] == [
+        "ada@example.com",
+        "countess@example.org",
+    ]
+    assert survivor.state["emails"][0]["primary"]
+    assert survivor.state["tags"] == ["math", "patron", "vip"]
+    assert isinstance(merged_into, ContactMergedInto)
+    assert duplicate.archived
+    with pytest.raises(ContactIsArchived):
+        duplicate.update({"first_name": "Again"})
+
+
+def test_a_contact_cannot_be_merged_into_itself() -> None:
+    contact = ada()
+    with pytest.raises(InvalidValue, match="itself"):
+        contact.merge(Contact.from_history("c-1", []))

@@ -101,4 +101,38 @@ class ConsentChanged(EventContract):
     """Where the consent was captured: a form, a call, an import..."""
 
 
-REGISTRY = EventRegistry([ContactCreated, ContactUpdated, ContactArchived, ConsentChanged])
+class ContactMerged(EventContract):
+    """On the survivor: another contact was merged into it. Other services re-point their
+    references from ``merged_contact_id`` to ``contact_id``."""
+
+    event_type: ClassVar[str] = "crm.contacts.contact.merged"
+    schema_version: ClassVar[int] = 1
+
+    contact_id: str
+    merged_contact_id: str
+    changes: dict[str, FieldChange]
+    """The survivor's fields that took values from the merged contact."""
+    winners: dict[str, Literal["survivor", "merged", "both"]]
+    """For every field, whose value the survivor now holds."""
+
+
+class ContactMergedInto(EventContract):
+    """On the merged contact: it now lives on as ``survivor_id`` and accepts no changes."""
+
+    event_type: ClassVar[str] = "crm.contacts.contact.merged_into"
+    schema_version: ClassVar[int] = 1
+
+    contact_id: str
+    survivor_id: str
+
+
+REGISTRY = EventRegistry(
+    [
+        ContactCreated,
+        ContactUpdated,
+        ContactArchived,
+        ConsentChanged,
+        ContactMerged,
+        ContactMergedInto,
+    ]
+)

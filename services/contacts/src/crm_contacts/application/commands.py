@@ -48,3 +48,12 @@ class ChangeConsent:
     status: str
     lawful_basis: str
     source: str
+
+
+@dataclass(frozen=True)
+class MergeContacts:
+    caller: Caller
+    survivor_id: str
+    survivor_version: int
+    duplicate_id: str
+    duplicate_version: int

@@ -13,6 +13,7 @@ from crm_contacts.application.commands import (
     Caller,
     ChangeConsent,
     CreateContact,
+    MergeContacts,
     UpdateContact,
 )
 from crm_contacts.domain.contact import Contact
@@ -66,6 +67,17 @@ class ContactHandlers:
                 command.channel, command.status, command.lawful_basis, command.source
             )
             return await self._save(uow, command.caller, contact, command.expected_version)
+
+    async def merge(self, command: MergeContacts) -> Written:
+        """Both contacts change in one transaction: the merge is all or nothing."""
+        async with self.store.unit_of_work() as uow:
+            survivor = await self._load(uow, command.caller, command.survivor_id)
+            duplicate = await self._load(uow, command.caller, command.duplicate_id)
+            self._check_version(survivor, command.survivor_version)
+            self._check_version(duplicate, command.duplicate_version)
+            survivor.merge(duplicate)
+            await self._save(uow, command.caller, duplicate, command.duplicate_version)
+            return await self._save(uow, command.caller, survivor, command.survivor_version)
 
     async def _load(self, uow: UnitOfWork, caller: Caller, contact_id: str) -> Contact:
         history = await uow.read_stream(contact_id)

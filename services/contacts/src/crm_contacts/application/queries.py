@@ -16,6 +16,8 @@ from crm_shared.contracts.contacts import (
     ConsentChanged,
     ContactArchived,
     ContactCreated,
+    ContactMerged,
+    ContactMergedInto,
     ContactUpdated,
 )
 from crm_shared.errors import NotFound
@@ -122,6 +124,11 @@ class ContactQueries:
                 diff = {k: c.model_dump(mode="json") for k, c in decoded.changes.items()}
             elif isinstance(decoded, ContactArchived):
                 diff = {"archived": {"old": False, "new": True}}
+            elif isinstance(decoded, ContactMerged):
+                diff = {k: c.model_dump(mode="json") for k, c in decoded.changes.items()}
+                diff["merged_contact_id"] = {"old": None, "new": decoded.merged_contact_id}
+            elif isinstance(decoded, ContactMergedInto):
+                diff = {"merged_into": {"old": None, "new": decoded.survivor_id}}
             elif isinstance(decoded, ConsentChanged):
                 diff = {f"consent.{decoded.channel}": {"old": None, "new": decoded.status}}
             else:

@@ -13,6 +13,8 @@ from crm_shared.contracts.contacts import (
     ConsentChanged,
     ContactArchived,
     ContactCreated,
+    ContactMerged,
+    ContactMergedInto,
     ContactUpdated,
     EmailAddress,
     FieldChange,
@@ -107,6 +109,50 @@ class Contact:
             raise InvalidValue(str(first["loc"][0]), first["msg"]) from None
         self._record(event)
 
+    def merge(self, other: Contact) -> None:
+        """Absorb ``other``: fill what this contact lacks, unite emails, phones and tags.
+
+        This contact's values win where both have one; the lifecycle stage taken is the
+        further along. ``other`` records that it was merged into this one.
+        """
+        self._check_not_archived()
+        other._check_not_archived()
+        if other.contact_id == self.contact_id:
+            raise InvalidValue("duplicate_id", "a contact cannot be merged into itself")
+        winners: dict[str, str] = {}
+        merged: dict[str, Any] = {}
+        for name in ("first_name", "last_name", "owner_id", "source"):
+            mine, theirs = self.state.get(name), other.state.get(name)
+            winners[name] = "survivor" if mine or not theirs else "merged"
+            merged[name] = mine if winners[name] == "survivor" else theirs
+        stages = list(get_args(LifecycleStage))
+        mine_stage, their_stage = self.state["lifecycle_stage"], other.state["lifecycle_stage"]
+        further = stages.index(their_stage) > stages.index(mine_stage) and their_stage != "other"
+        winners["lifecycle_stage"] = "merged" if further else "survivor"
+        merged["lifecycle_stage"] = their_stage if further else mine_stage
+        for name, key in (("emails", "address"), ("phones", "number")):
+            united = [i[key] for i in self.state.get(name, [])]
+            united += [i[key] for i in other.state.get(name, []) if i[key] not in united]
+            winners[name] = "both" if len(united) > len(self.state.get(name, [])) else "survivor"
+            merged[name] = united
+        merged["tags"] = sorted({*self.state.get("tags", []), *other.state.get("tags", [])})
+        winners["tags"] = "both" if merged["tags"] != self.state.get("tags", []) else "survivor"
+        proposed = _normalised(merged, None)
+        changes = {
+            name: FieldChange(old=self.state.get(name), new=value)
+            for name, value in proposed.items()
+            if value != self.state.get(name)
+        }
+        self._record(
+            ContactMerged(
+                contact_id=self.contact_id,
+                merged_contact_id=other.contact_id,
+                changes=changes,
+                winners=winners,
+            )
+        )
+        other._record(ContactMergedInto(contact_id=other.contact_id, survivor_id=self.contact_id))
+
     def archive(self, reason: str | None = None) -> None:
         self._check_not_archived()
         self._record(ContactArchived(contact_id=self.contact_id, reason=reason))
@@ -127,6 +173,12 @@ class Contact:
                 self.state[name] = change.new
         elif isinstance(event, ContactArchived):
             self.archived = True
+        elif isinstance(event, ContactMerged):
+            for name, change in event.changes.items():
+                self.state[name] = change.new
+        elif isinstance(event, ContactMergedInto):
+            self.archived = True
+            self.state["merged_into"] = event.survivor_id
         elif isinstance(event, ConsentChanged):
             self.consents[event.channel] = {
                 "status": event.status,

@@ -20,6 +20,7 @@ from crm_contacts.application.commands import (
     Caller,
     ChangeConsent,
     CreateContact,
+    MergeContacts,
     UpdateContact,
 )
 from crm_contacts.application.handlers import ContactHandlers
@@ -39,6 +40,7 @@ from crm_contacts.entrypoints.schemas import (
     ContactUpdate,
     HistoryEntry,
     LikelyDuplicateRead,
+    MergeRequest,
 )
 from crm_shared.contracts.contacts import ConsentChannel
 from crm_shared.errors import ConcurrencyConflict, PlatformError
@@ -97,6 +99,7 @@ def read_body(
         tags=details.get("tags", []),
         source=details.get("source"),
         consents=details.get("consents", {}),
+        merged_into=details.get("merged_into"),
         created_at=created_at,
         updated_at=updated_at,
     )
@@ -240,6 +243,23 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
             who, contact_id, version, channel, body.status, body.lawful_basis, body.source
         )
         return await write_then_read(who, contact_id, handlers.change_consent(command), response)
+
+    @router.post(
+        "/{contact_id}/merge",
+        response_model=ContactRead,
+        responses={412: {"description": "Stale If-Match or duplicate_version"}},
+    )
+    async def merge_contacts(
+        contact_id: str, body: MergeRequest, who: Who, version: Expected, response: Response
+    ) -> ContactRead:
+        """Merge another contact into this one (the survivor; ``If-Match`` is its ETag).
+
+        The survivor keeps its values, takes the ones it lacks, unites emails, phones and
+        tags; the merged contact is archived and points at the survivor. The history of both
+        shows the merge and which values won.
+        """
+        command = MergeContacts(who, contact_id, version, body.duplicate_id, body.duplicate_version)
+        return await write_then_read(who, contact_id, handlers.merge(command), response)
 
     @router.get("/{contact_id}/consents", response_model=Consents)
     async def contact_consents(contact_id: str, who: Who) -> Consents:

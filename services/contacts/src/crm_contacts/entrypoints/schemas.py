@@ -55,6 +55,7 @@ class ContactRead(BaseModel):
     owner_id: str | None
     tags: list[str]
     source: str | None
+    merged_into: str | None = Field(None, description="The contact this one was merged into")
     consents: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Current consent per channel"
     )
@@ -113,3 +114,10 @@ class ContactCreatedRead(ContactRead):
     likely_duplicates: list[LikelyDuplicateRead] = Field(
         default_factory=list, description="Existing contacts that are probably the same person"
     )
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    duplicate_id: str = Field(min_length=1)
+    duplicate_version: int = Field(ge=1, description="The duplicate's ETag, as last read")
