@@ -90,14 +90,19 @@ async def duplicate_candidates(
     last_name: str,
 ) -> list[ContactRow]:
     """Active contacts sharing an email or phone, or the last name (case-insensitive)."""
+    # Two indexed look-ups (last name; identifiers), never a scan of the tenant's contacts.
     result = await connection.execute(
         text(
             "SELECT contact_id, version, details, archived, created_at, updated_at"
-            f' FROM "{schema}".contacts c WHERE c.tenant_id = :tenant AND NOT c.archived AND ('
-            " lower(c.last_name) = lower(:last) OR c.contact_id IN ("
-            f' SELECT i.contact_id FROM "{schema}".contact_identifiers i'
-            " WHERE i.tenant_id = :tenant AND ((i.kind = 'email' AND i.value = ANY(:emails))"
-            " OR (i.kind = 'phone' AND i.value = ANY(:phones))))) LIMIT 200"
+            f' FROM "{schema}".contacts WHERE NOT archived AND contact_id IN ('
+            f' SELECT contact_id FROM "{schema}".contacts'
+            " WHERE tenant_id = :tenant AND lower(last_name) = lower(:last)"
+            " UNION"
+            f' SELECT contact_id FROM "{schema}".contact_identifiers'
+            " WHERE tenant_id = :tenant AND kind = 'email' AND value = ANY(:emails)"
+            " UNION"
+            f' SELECT contact_id FROM "{schema}".contact_identifiers'
+            " WHERE tenant_id = :tenant AND kind = 'phone' AND value = ANY(:phones)) LIMIT 200"
         ),
         {"tenant": tenant_id, "last": last_name, "emails": emails, "phones": phones},
     )

@@ -1,0 +1,117 @@
+"""Contacts service benchmark: create-contact throughput over HTTP at 32 concurrent clients.
+
+    uv run python -m bench.contacts [--seconds 20] [--clients 32]
+
+Starts the real service process (as ``./crm up`` does) against the local stack, drives it with
+32 concurrent HTTP clients for a fixed time, and compares with raw asyncpg single-row commits
+from 32 writers measured in the same run. Writes bench/results/contacts-<time>.json and
+contacts-latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import postgres_baseline
+from bench.stats import percentile
+
+RESULTS = Path(__file__).parent / "results"
+
+
+async def create_load(base_url: str, clients: int, seconds: float) -> dict[str, float]:
+    latencies: list[float] = []
+    failures = 0
+    deadline = time.perf_counter() + seconds
+    headers = {"X-Tenant-Id": f"bench-{uuid.uuid4().hex[:6]}", "X-Actor-Id": "bench"}
+
+    async def client(index: int) -> None:
+        nonlocal failures
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+            sent = 0
+            while time.perf_counter() < deadline:
+                body = {
+                    "first_name": "Load",
+                    "last_name": f"Client{index}-{sent}",
+                    "emails": [f"c{index}.{sent}@example.com"],
+                    "tags": ["bench"],
+                }
+                started = time.perf_counter()
+                response = await http.post("/contacts", json=body, headers=headers)
+                latencies.append(time.perf_counter() - started)
+                failures += response.status_code != 201
+                sent += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    elapsed = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "failures": failures,
+        "requests_per_s": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="contacts create throughput over HTTP")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=32)
+    args = parser.parse_args()
+
+    from crm_devstack.services import SERVICES, ServiceProcess
+    from crm_devstack.stack import repo_root, session_stack
+
+    with session_stack(repo_root() / ".local" / "stack") as endpoints:
+        os.environ["CONTACTS_DB_SCHEMA"] = f"bench_contacts_{uuid.uuid4().hex[:6]}"
+        os.environ["CRM_LOG_LEVEL"] = "WARNING"
+        [spec] = [s for s in SERVICES if s.name == "contacts"]
+        state = repo_root() / ".local" / "bench-contacts"
+        service = ServiceProcess(state, spec)
+        service.start(endpoints.kafka_bootstrap_servers, endpoints.database_url)
+        try:
+            report: dict[str, Any] = {
+                "create_over_http": asyncio.run(
+                    create_load(service.url, args.clients, args.seconds)
+                ),
+                "raw_postgres_single_row_commits": asyncio.run(
+                    postgres_baseline.single_row_commits(
+                        endpoints.database_url.replace("+asyncpg", ""), 32, 200
+                    )
+                ),
+            }
+        finally:
+            service.stop()
+    http = report["create_over_http"]
+    report["summary"] = {
+        "create_requests_per_s": http["requests_per_s"],
+        "create_p99_ms": http["p99_ms"],
+        "ratio_to_raw_postgres_commits": http["requests_per_s"]
+        / report["raw_postgres_single_row_commits"]["commits_per_s"],
+        "targets": {
+            "requests_per_s >= 800": http["requests_per_s"] >= 800,
+            "p99_ms < 100": http["p99_ms"] < 100,
+        },
+    }
+    report["meta"] = {"at": datetime.now(UTC).isoformat(), **vars(args)}
+    RESULTS.mkdir(exist_ok=True)
+    text = json.dumps(report, indent=2, sort_keys=True) + "\n"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"contacts-{stamp}.json").write_text(text)
+    (RESULTS / "contacts-latest.json").write_text(text)
+    print(json.dumps(report["summary"], indent=2))
+
+
+if __name__ == "__main__":
+    main()
