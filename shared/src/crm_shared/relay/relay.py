@@ -62,6 +62,7 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._gaps = GapGuard()
         self._position: int | None = None
+        self._next_backlog_report = 0.0
 
     @property
     def position(self) -> int | None:
@@ -164,9 +165,13 @@ class OutboxRelay:
                 log.debug("closing producer: %r", error)
 
     async def _report_backlog(self) -> None:
-        if self.metrics and self._position is not None:
-            head = await self.reader.head_position()
-            self.metrics.backlog.set(max(head - self._position, 0))
+        """At most once a second: an idle relay polls often, and need not ask this each time."""
+        now = time.monotonic()
+        if self.metrics is None or self._position is None or now < self._next_backlog_report:
+            return
+        self._next_backlog_report = now + 1.0
+        head = await self.reader.head_position()
+        self.metrics.backlog.set(max(head - self._position, 0))
 
     async def close(self) -> None:
         await self._close_producer()
