@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from crm_contacts.application.handlers import ContactHandlers
 from crm_contacts.application.queries import ContactQueries
 from crm_contacts.config import ContactsSettings
-from crm_contacts.entrypoints.api import contacts_router
+from crm_contacts.entrypoints.api import contacts_router, custom_fields_router
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app
 from crm_shared.relay import OutboxRelay, RelayConfig
@@ -71,7 +71,8 @@ def build_app(
         description="People, their channels, lifecycle and full history, as events.",
         lifespan=lifespan,
     )
-    app.include_router(
-        contacts_router(ContactHandlers(store, settings.default_region), ContactQueries(store))
-    )
+    handlers = ContactHandlers(store, settings.default_region)
+    queries = ContactQueries(store)
+    app.include_router(custom_fields_router(handlers, queries))
+    app.include_router(contacts_router(handlers, queries))
     return app

@@ -307,3 +307,45 @@ async def test_merging_keeps_one_survivor_and_both_histories_tell_it(
         json={"duplicate_id": survivor, "duplicate_version": 2},
     )
     assert refused.status_code == 409
+
+
+async def test_custom_fields_are_defined_at_run_time_checked_on_write_and_filterable(
+    api: httpx.AsyncClient,
+) -> None:
+    defined = await api.put(
+        "/custom-fields/industry",
+        headers=ADA,
+        json={"label": "Industry", "field_type": "choice", "choices": ["aerospace", "banking"]},
+    )
+    assert defined.status_code == 200, defined.text
+    await api.put(
+        "/custom-fields/employees", headers=ADA, json={"label": "Employees", "field_type": "number"}
+    )
+    assert [f["name"] for f in (await api.get("/custom-fields", headers=ADA)).json()] == [
+        "employees",
+        "industry",
+    ]
+    assert (await api.get("/custom-fields", headers=BOB)).json() == []  # per tenant
+
+    created = (await create(api, custom_fields={"industry": "aerospace", "employees": 40})).json()
+    assert created["custom_fields"] == {"industry": "aerospace", "employees": 40}
+    refused = await api.post(
+        "/contacts", headers=ADA, json={**NEW, "custom_fields": {"industry": "farming"}}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["fields"][0]["field"] == "custom_fields.industry"
+
+    updated = await api.patch(
+        f"/contacts/{created['id']}",
+        headers={**ADA, "If-Match": '"1"'},
+        json={"custom_fields": {"employees": 45}},
+    )
+    assert updated.json()["custom_fields"] == {"industry": "aerospace", "employees": 45}
+    found = (
+        await api.get("/contacts", params={"custom.industry": "aerospace"}, headers=ADA)
+    ).json()
+    assert [c["id"] for c in found["items"]] == [created["id"]]
+    changed_type = await api.put(
+        "/custom-fields/industry", headers=ADA, json={"label": "Industry", "field_type": "text"}
+    )
+    assert changed_type.status_code == 422

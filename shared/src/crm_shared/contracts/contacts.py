@@ -48,6 +48,8 @@ class ContactCreated(EventContract):
     owner_id: str | None = None
     tags: list[str] = []
     source: str | None = None
+    custom_fields: dict[str, Any] = {}
+    """Values of the tenant's custom fields, by field name."""
 
 
 class FieldChange(BaseModel):
@@ -101,6 +103,26 @@ class ConsentChanged(EventContract):
     """Where the consent was captured: a form, a call, an import..."""
 
 
+CustomFieldType = Literal["text", "number", "date", "boolean", "choice", "multi_choice"]
+
+
+class CustomFieldDefined(EventContract):
+    """A tenant's custom field for contacts, defined or changed (the newest definition holds).
+
+    Keyed by tenant: definitions concern no one customer.
+    """
+
+    event_type: ClassVar[str] = "crm.contacts.custom_field.defined"
+    schema_version: ClassVar[int] = 1
+
+    tenant_id: str
+    name: str
+    label: str
+    field_type: CustomFieldType
+    choices: list[str] = []
+    required: bool = False
+
+
 class ContactMerged(EventContract):
     """On the survivor: another contact was merged into it. Other services re-point their
     references from ``merged_contact_id`` to ``contact_id``."""
@@ -134,5 +156,6 @@ REGISTRY = EventRegistry(
         ConsentChanged,
         ContactMerged,
         ContactMergedInto,
+        CustomFieldDefined,
     ]
 )

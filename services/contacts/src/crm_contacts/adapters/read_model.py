@@ -127,6 +127,8 @@ class ContactFilter:
     updated_since: datetime | None = None
     search: str | None = None
     include_archived: bool = False
+    custom: tuple[tuple[str, str], ...] = ()
+    """Custom field values to match, as text."""
 
 
 def _row(row: Any) -> ContactRow:
@@ -190,6 +192,9 @@ async def page(
             " OR primary_phone LIKE :q OR details::text ILIKE :q)"
         )
         params["q"] = f"%{where.search.replace('%', '').replace('_', '')}%"
+    for index, (name, value) in enumerate(where.custom):
+        clauses.append(f"details->'custom_fields'->>:cf_name{index} = :cf_value{index}")
+        params[f"cf_name{index}"], params[f"cf_value{index}"] = name, value
     if after:
         clauses.append("(updated_at, contact_id) > (:after_at, :after_id)")
         params["after_at"], params["after_id"] = after

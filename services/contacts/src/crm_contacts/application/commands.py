@@ -57,3 +57,13 @@ class MergeContacts:
     survivor_version: int
     duplicate_id: str
     duplicate_version: int
+
+
+@dataclass(frozen=True)
+class DefineCustomField:
+    caller: Caller
+    name: str
+    label: str
+    field_type: str
+    choices: list[str] = field(default_factory=list)
+    required: bool = False

@@ -8,15 +8,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from crm_contacts.adapters import read_model
+from crm_contacts.adapters.custom_fields import catalogue_stream, load_catalogue
 from crm_contacts.application.commands import (
     ArchiveContact,
     Caller,
     ChangeConsent,
     CreateContact,
+    DefineCustomField,
     MergeContacts,
     UpdateContact,
 )
 from crm_contacts.domain.contact import Contact
+from crm_contacts.domain.custom_fields import FieldDefinition
 from crm_shared.contracts.contacts import REGISTRY
 from crm_shared.errors import ConcurrencyConflict, NotFound
 from crm_shared.eventstore import EventMetadata, EventStore, NewEvent, UnitOfWork
@@ -41,15 +44,17 @@ class ContactHandlers:
         self.new_id = new_id
 
     async def create(self, command: CreateContact) -> Written:
-        contact = Contact.create(self.new_id(), command.details, self.default_region)
         async with self.store.unit_of_work() as uow:
+            catalogue, _ = await load_catalogue(uow, command.caller.tenant_id)
+            contact = Contact.create(self.new_id(), command.details, self.default_region, catalogue)
             return await self._save(uow, command.caller, contact, expected_version=0)
 
     async def update(self, command: UpdateContact) -> Written:
         async with self.store.unit_of_work() as uow:
             contact = await self._load(uow, command.caller, command.contact_id)
             self._check_version(contact, command.expected_version)
-            contact.update(command.changes, self.default_region)
+            catalogue, _ = await load_catalogue(uow, command.caller.tenant_id)
+            contact.update(command.changes, self.default_region, catalogue)
             return await self._save(uow, command.caller, contact, command.expected_version)
 
     async def archive(self, command: ArchiveContact) -> Written:
@@ -79,6 +84,39 @@ class ContactHandlers:
             await self._save(uow, command.caller, duplicate, command.duplicate_version)
             return await self._save(uow, command.caller, survivor, command.survivor_version)
 
+    async def define_field(self, command: DefineCustomField) -> FieldDefinition:
+        """Define or change a custom field; definitions are a stream per tenant."""
+        caller = command.caller
+        async with self.store.unit_of_work() as uow:
+            catalogue, version = await load_catalogue(uow, caller.tenant_id)
+            event = catalogue.define(
+                command.name,
+                command.label,
+                command.field_type,
+                command.choices,
+                command.required,
+            )
+            if event is not None:
+                event_type, schema_version, data = REGISTRY.encode(event)
+                await uow.append(
+                    catalogue_stream(caller.tenant_id),
+                    version,
+                    [NewEvent(event_type, schema_version, data, partition_key=caller.tenant_id)],
+                    self._metadata(caller),
+                )
+            return catalogue.fields[command.name]
+
+    @staticmethod
+    def _metadata(caller: Caller) -> EventMetadata:
+        traceparent, tracestate = current_trace_context()
+        return EventMetadata(
+            tenant_id=caller.tenant_id,
+            actor=caller.actor,
+            correlation_id=caller.correlation_id,
+            traceparent=traceparent,
+            tracestate=tracestate,
+        )
+
     async def _load(self, uow: UnitOfWork, caller: Caller, contact_id: str) -> Contact:
         history = await uow.read_stream(contact_id)
         if not history or history[0].metadata.tenant_id != caller.tenant_id:
@@ -98,14 +136,7 @@ class ContactHandlers:
     ) -> Written:
         if not contact.pending:
             return Written(contact.contact_id, contact.version)
-        traceparent, tracestate = current_trace_context()
-        metadata = EventMetadata(
-            tenant_id=caller.tenant_id,
-            actor=caller.actor,
-            correlation_id=caller.correlation_id,
-            traceparent=traceparent,
-            tracestate=tracestate,
-        )
+        metadata = self._metadata(caller)
         now = datetime.now(UTC)
         new_events = []
         for event in contact.pending:

@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from crm_contacts.adapters import read_model
+from crm_contacts.adapters.custom_fields import load_catalogue
 from crm_contacts.adapters.read_model import ContactFilter, ContactRow
 from crm_contacts.domain.contact import Contact
+from crm_contacts.domain.custom_fields import FieldDefinition
 from crm_contacts.domain.duplicates import LikelyDuplicate, Profile, rank
 from crm_shared.contracts.contacts import (
     REGISTRY,
@@ -88,6 +90,11 @@ class ContactQueries:
                 profile.last_name,
             )
         return rank(profile, [profile_of(c) for c in candidates])
+
+    async def custom_fields(self, tenant_id: str) -> list[FieldDefinition]:
+        async with self.store.unit_of_work() as uow:
+            catalogue, _ = await load_catalogue(uow, tenant_id)
+        return sorted(catalogue.fields.values(), key=lambda d: d.name)
 
     async def each(
         self, tenant_id: str, where: ContactFilter, page_size: int = 1000
@@ -170,7 +177,11 @@ class ContactQueries:
             everything = await self.store.read_stream(contact_id)
             if everything and everything[0].metadata.tenant_id == tenant_id:
                 raise NotFound(f"contact {contact_id} did not exist yet at {moment.isoformat()}")
-        if not events or events[0].metadata.tenant_id != tenant_id:
+        if (
+            not events
+            or events[0].metadata.tenant_id != tenant_id
+            or events[0].event_type != ContactCreated.event_type
+        ):
             raise NotFound(f"no contact {contact_id}")
         return events
 

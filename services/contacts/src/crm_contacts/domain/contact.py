@@ -7,6 +7,7 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
+from crm_contacts.domain.custom_fields import FieldCatalogue
 from crm_contacts.domain.errors import ContactIsArchived, InvalidValue
 from crm_contacts.domain.values import normalise_email, normalise_phone
 from crm_shared.contracts.contacts import (
@@ -24,6 +25,7 @@ from crm_shared.contracts.contacts import (
 from crm_shared.events import EventContract
 
 UPDATABLE = (
+    "custom_fields",
     "first_name",
     "last_name",
     "emails",
@@ -47,6 +49,7 @@ class ContactDetails:
     owner_id: str | None = None
     tags: list[str] = field(default_factory=list)
     source: str | None = None
+    custom_fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,20 +71,39 @@ class Contact:
 
     @classmethod
     def create(
-        cls, contact_id: str, details: ContactDetails, default_region: str | None = None
+        cls,
+        contact_id: str,
+        details: ContactDetails,
+        default_region: str | None = None,
+        catalogue: FieldCatalogue | None = None,
     ) -> Contact:
         contact = cls(contact_id)
-        fields = _normalised(details.__dict__, default_region)
+        fields = _normalised(details.__dict__, default_region, catalogue)
         contact._record(ContactCreated(contact_id=contact_id, **fields))
         return contact
 
-    def update(self, changes: dict[str, Any], default_region: str | None = None) -> None:
-        """Record the fields that really change; nothing when nothing does."""
+    def update(
+        self,
+        changes: dict[str, Any],
+        default_region: str | None = None,
+        catalogue: FieldCatalogue | None = None,
+    ) -> None:
+        """Record the fields that really change; nothing when nothing does.
+
+        ``custom_fields`` changes only the fields it names (``null`` clears one).
+        """
         self._check_not_archived()
         unknown = set(changes) - set(UPDATABLE)
         if unknown:
             raise InvalidValue(sorted(unknown)[0], "cannot be changed")
-        proposed = _normalised({**self._as_details(), **changes}, default_region)
+        if "custom_fields" in changes:
+            current = dict(self.state.get("custom_fields", {}))
+            current.update(changes["custom_fields"] or {})
+            changes = {
+                **changes,
+                "custom_fields": {k: v for k, v in current.items() if v is not None},
+            }
+        proposed = _normalised({**self._as_details(), **changes}, default_region, catalogue)
         diff = {
             name: FieldChange(old=self.state.get(name), new=value)
             for name, value in proposed.items()
@@ -137,7 +159,14 @@ class Contact:
             merged[name] = united
         merged["tags"] = sorted({*self.state.get("tags", []), *other.state.get("tags", [])})
         winners["tags"] = "both" if merged["tags"] != self.state.get("tags", []) else "survivor"
-        proposed = _normalised(merged, None)
+        merged["custom_fields"] = {
+            **other.state.get("custom_fields", {}),
+            **self.state.get("custom_fields", {}),
+        }
+        winners["custom_fields"] = (
+            "both" if merged["custom_fields"] != self.state.get("custom_fields", {}) else "survivor"
+        )
+        proposed = _normalised(merged, None, None, trusted_custom_fields=True)
         changes = {
             name: FieldChange(old=self.state.get(name), new=value)
             for name, value in proposed.items()
@@ -199,7 +228,12 @@ class Contact:
         return sorted(items, key=lambda item: not item.get("primary"))
 
 
-def _normalised(details: dict[str, Any], default_region: str | None) -> dict[str, Any]:
+def _normalised(
+    details: dict[str, Any],
+    default_region: str | None,
+    catalogue: FieldCatalogue | None,
+    trusted_custom_fields: bool = False,
+) -> dict[str, Any]:
     """Emails lower-cased and checked, phones E.164, the first of each primary; no duplicates."""
     last_name = (details.get("last_name") or "").strip()
     if not last_name:
@@ -228,4 +262,15 @@ def _normalised(details: dict[str, Any], default_region: str | None) -> dict[str
         "owner_id": details.get("owner_id"),
         "tags": tags,
         "source": details.get("source"),
+        "custom_fields": _custom_fields(
+            details.get("custom_fields") or {}, catalogue, trusted_custom_fields
+        ),
     }
+
+
+def _custom_fields(
+    values: dict[str, Any], catalogue: FieldCatalogue | None, trusted: bool
+) -> dict[str, Any]:
+    if trusted:
+        return dict(values)
+    return (catalogue or FieldCatalogue("")).check(values)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from crm_contacts.adapters.read_model import ContactFilter, ContactRow
@@ -20,12 +20,14 @@ from crm_contacts.application.commands import (
     Caller,
     ChangeConsent,
     CreateContact,
+    DefineCustomField,
     MergeContacts,
     UpdateContact,
 )
 from crm_contacts.application.handlers import ContactHandlers
 from crm_contacts.application.queries import ContactQueries
 from crm_contacts.domain.contact import ContactDetails
+from crm_contacts.domain.custom_fields import FieldDefinition
 from crm_contacts.domain.duplicates import LikelyDuplicate
 from crm_contacts.entrypoints import export
 from crm_contacts.entrypoints.schemas import (
@@ -38,6 +40,8 @@ from crm_contacts.entrypoints.schemas import (
     ContactPage,
     ContactRead,
     ContactUpdate,
+    CustomFieldDefinition,
+    CustomFieldRead,
     HistoryEntry,
     LikelyDuplicateRead,
     MergeRequest,
@@ -100,6 +104,7 @@ def read_body(
         source=details.get("source"),
         consents=details.get("consents", {}),
         merged_into=details.get("merged_into"),
+        custom_fields=details.get("custom_fields", {}),
         created_at=created_at,
         updated_at=updated_at,
     )
@@ -119,6 +124,39 @@ def from_row(row: ContactRow) -> ContactRead:
 
 Who = Annotated[Caller, Depends(caller)]
 Expected = Annotated[int, Depends(expected_version)]
+
+
+def custom_fields_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRouter:
+    router = APIRouter(prefix="/custom-fields", tags=["custom fields"])
+
+    @router.put("/{name}", response_model=CustomFieldRead)
+    async def define_custom_field(
+        name: str, body: CustomFieldDefinition, who: Who
+    ) -> CustomFieldRead:
+        """Define a custom field for contacts, or change its label, choices or requiredness.
+
+        Its type never changes and choices are only added, so stored values stay valid.
+        """
+        command = DefineCustomField(
+            who, name, body.label, body.field_type, body.choices, body.required
+        )
+        return field_body(await handlers.define_field(command))
+
+    @router.get("", response_model=list[CustomFieldRead])
+    async def list_custom_fields(who: Who) -> list[CustomFieldRead]:
+        return [field_body(d) for d in await queries.custom_fields(who.tenant_id)]
+
+    return router
+
+
+def field_body(definition: FieldDefinition) -> CustomFieldRead:
+    return CustomFieldRead(
+        name=definition.name,
+        label=definition.label,
+        field_type=definition.field_type,
+        choices=list(definition.choices),
+        required=definition.required,
+    )
 
 
 def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRouter:
@@ -278,7 +316,8 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
         return Consents(current={entry.channel: entry for entry in history}, history=history)
 
     @router.get("", response_model=ContactPage)
-    async def list_contacts(
+    async def list_contacts(  # ?custom.<field>=<value> filters on custom fields
+        request: Request,
         who: Who,
         stage: Annotated[str | None, Query(description="Lifecycle stage")] = None,
         owner: str | None = None,
@@ -289,7 +328,12 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: str | None = None,
     ) -> ContactPage:
-        where = ContactFilter(stage, owner, tag, updated_since, q, include_archived)
+        custom = tuple(
+            (key.removeprefix("custom."), value)
+            for key, value in request.query_params.items()
+            if key.startswith("custom.")
+        )
+        where = ContactFilter(stage, owner, tag, updated_since, q, include_archived, custom)
         rows, next_cursor = await queries.page(who.tenant_id, where, limit, cursor)
         return ContactPage(items=[from_row(r) for r in rows], next_cursor=next_cursor)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from crm_shared.contracts.contacts import (
     ConsentChannel,
     ConsentStatus,
+    CustomFieldType,
     LawfulBasis,
     LifecycleStage,
 )
@@ -26,6 +27,9 @@ class ContactCreate(BaseModel):
     owner_id: str | None = None
     tags: list[str] = Field(default_factory=list, max_length=100)
     source: str | None = None
+    custom_fields: dict[str, Any] = Field(
+        default_factory=dict, description="Values of the tenant's custom fields, by name"
+    )
 
 
 class ContactUpdate(BaseModel):
@@ -41,6 +45,9 @@ class ContactUpdate(BaseModel):
     owner_id: str | None = None
     tags: list[str] | None = Field(None, max_length=100)
     source: str | None = None
+    custom_fields: dict[str, Any] | None = Field(
+        None, description="Only the fields named change; null clears one"
+    )
 
 
 class ContactRead(BaseModel):
@@ -56,6 +63,7 @@ class ContactRead(BaseModel):
     tags: list[str]
     source: str | None
     merged_into: str | None = Field(None, description="The contact this one was merged into")
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
     consents: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Current consent per channel"
     )
@@ -121,3 +129,16 @@ class MergeRequest(BaseModel):
 
     duplicate_id: str = Field(min_length=1)
     duplicate_version: int = Field(ge=1, description="The duplicate's ETag, as last read")
+
+
+class CustomFieldDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=200)
+    field_type: CustomFieldType
+    choices: list[str] = Field(default_factory=list, max_length=500)
+    required: bool = False
+
+
+class CustomFieldRead(CustomFieldDefinition):
+    name: str
