@@ -349,3 +349,34 @@ async def test_custom_fields_are_defined_at_run_time_checked_on_write_and_filter
         "/custom-fields/industry", headers=ADA, json={"label": "Industry", "field_type": "text"}
     )
     assert changed_type.status_code == 422
+
+
+async def test_addresses_are_stored_with_iso_country_codes(api: httpx.AsyncClient) -> None:
+    created = (
+        await create(
+            api,
+            addresses=[
+                {
+                    "line1": "12 St James's Square",
+                    "city": "London",
+                    "postal_code": "SW1Y 4LB",
+                    "country": "United Kingdom",
+                },
+            ],
+        )
+    ).json()
+    assert created["addresses"][0]["country"] == "GB"
+    assert created["addresses"][0]["primary"] is True
+    moved = await api.patch(
+        f"/contacts/{created['id']}",
+        headers={**ADA, "If-Match": '"1"'},
+        json={"addresses": [{"city": "Boston", "country": "usa"}]},
+    )
+    assert [a["country"] for a in moved.json()["addresses"]] == ["US"]
+    bad = await api.patch(
+        f"/contacts/{created['id']}",
+        headers={**ADA, "If-Match": '"2"'},
+        json={"addresses": [{"city": "Oz", "country": "Oz"}]},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["fields"][0]["field"] == "addresses[0].country"

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_contacts.bootstrap import TOPIC
@@ -15,6 +12,7 @@ from crm_shared.events import from_kafka_record
 from crm_shared.relay import OutboxRelay, RelayConfig
 
 from .conftest import ADA
+from .subscriber import records_keyed, subscribe_from_now
 from .test_contacts_api import create
 
 pytestmark = pytest.mark.integration
@@ -23,31 +21,23 @@ pytestmark = pytest.mark.integration
 async def test_a_subscriber_receives_each_change_as_a_typed_cloudevent(
     api: httpx.AsyncClient, engine: AsyncEngine, contacts_schema: str, kafka_bootstrap: str
 ) -> None:
-    contact_id = (await create(api)).json()["id"]
-    await api.patch(
-        f"/contacts/{contact_id}",
-        json={"lifecycle_stage": "customer"},
-        headers={**ADA, "If-Match": '"1"'},
-    )
-    relay = OutboxRelay(
-        engine, RelayConfig(contacts_schema, TOPIC, "/crm/contacts", kafka_bootstrap)
-    )
+    subscriber = await subscribe_from_now(kafka_bootstrap, TOPIC)
     try:
-        while await relay.publish_next_batch():
-            pass
-    finally:
-        await relay.close()
-
-    subscriber = AIOKafkaConsumer(
-        TOPIC, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", group_id=None
-    )
-    await subscriber.start()
-    received = []
-    deadline = time.monotonic() + 60
-    try:
-        while len(received) < 2 and time.monotonic() < deadline:
-            for records in (await subscriber.getmany(timeout_ms=1000)).values():
-                received += [r for r in records if r.key == contact_id.encode()]
+        contact_id = (await create(api)).json()["id"]
+        await api.patch(
+            f"/contacts/{contact_id}",
+            json={"lifecycle_stage": "customer"},
+            headers={**ADA, "If-Match": '"1"'},
+        )
+        relay = OutboxRelay(
+            engine, RelayConfig(contacts_schema, TOPIC, "/crm/contacts", kafka_bootstrap)
+        )
+        try:
+            while await relay.publish_next_batch():
+                pass
+        finally:
+            await relay.close()
+        received = await records_keyed(subscriber, contact_id.encode(), expected=2)
     finally:
         await subscriber.stop()
 

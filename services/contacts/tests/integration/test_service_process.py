@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from crm_devstack.services import SERVICES, ServiceProcess
+
+from .subscriber import records_keyed, subscribe_from_now
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -41,6 +41,7 @@ async def test_the_running_service_publishes_what_it_writes(
     [spec] = [s for s in SERVICES if s.name == "contacts"]
     service = ServiceProcess(tmp_path / "contacts", spec)
     await asyncio.to_thread(service.start, kafka_bootstrap, database_url)
+    subscriber = await subscribe_from_now(kafka_bootstrap, "crm.contacts.events")
     try:
         created = await asyncio.to_thread(
             post_json,
@@ -48,23 +49,10 @@ async def test_the_running_service_publishes_what_it_writes(
             {"last_name": "Hopper"},
             {"X-Tenant-Id": "t1", "X-Actor-Id": "grace"},
         )
-        subscriber = AIOKafkaConsumer(
-            "crm.contacts.events",
-            bootstrap_servers=kafka_bootstrap,
-            auto_offset_reset="earliest",
-            group_id=None,
-        )
-        await subscriber.start()
-        found = []
-        deadline = time.monotonic() + 60
-        try:
-            while not found and time.monotonic() < deadline:
-                for records in (await subscriber.getmany(timeout_ms=1000)).values():
-                    found += [r for r in records if r.key == str(created["id"]).encode()]
-        finally:
-            await subscriber.stop()
+        found = await records_keyed(subscriber, str(created["id"]).encode(), expected=1)
         assert len(found) == 1
         assert dict(found[0].headers)["ce_type"] == b"crm.contacts.contact.created"
+        await subscriber.stop()
     finally:
         await asyncio.to_thread(service.stop)
     assert not service.is_running()

@@ -167,3 +167,37 @@ def test_a_contact_cannot_be_merged_into_itself() -> None:
     contact = ada()
     with pytest.raises(InvalidValue, match="itself"):
         contact.merge(Contact.from_history("c-1", []))
+
+
+def test_addresses_get_iso_3166_country_codes_from_codes_or_names() -> None:
+    [created] = Contact.create(
+        "c-9",
+        ContactDetails(
+            last_name="Curie",
+            addresses=[
+                {"line1": " 11 rue Pierre et Marie Curie ", "city": "Paris", "country": "France"},
+                {"city": "Warsaw", "country": "pol"},
+                {"city": "Paris", "line1": "11 rue Pierre et Marie Curie", "country": "FR"},
+            ],
+        ),
+    ).pending
+    assert isinstance(created, ContactCreated)
+    assert [(a.city, a.country, a.primary) for a in created.addresses] == [
+        ("Paris", "FR", True),
+        ("Warsaw", "PL", False),
+    ]
+    assert created.addresses[0].line1 == "11 rue Pierre et Marie Curie"
+
+
+@pytest.mark.parametrize(
+    ("address", "field"),
+    [
+        ({"city": "Atlantis", "country": "Atlantis"}, "addresses[0].country"),
+        ({"city": "Nowhere"}, "addresses[0].country"),
+        ({"country": "GB", "planet": "Earth"}, "addresses[0].planet"),
+    ],
+)
+def test_a_bad_address_names_the_part(address: dict[str, str], field: str) -> None:
+    with pytest.raises(InvalidValue) as refused:
+        Contact.create("c-9", ContactDetails(last_name="X", addresses=[address]))
+    assert refused.value.field == field

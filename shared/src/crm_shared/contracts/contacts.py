@@ -35,6 +35,19 @@ class PhoneNumber(BaseModel):
     primary: bool = False
 
 
+class PostalAddress(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str
+    """ISO 3166-1 alpha-2, e.g. GB."""
+    primary: bool = False
+
+
 class ContactCreated(EventContract):
     event_type: ClassVar[str] = "crm.contacts.contact.created"
     schema_version: ClassVar[int] = 1
@@ -44,6 +57,7 @@ class ContactCreated(EventContract):
     last_name: str
     emails: list[EmailAddress] = []
     phones: list[PhoneNumber] = []
+    addresses: list[PostalAddress] = []
     lifecycle_stage: LifecycleStage = "lead"
     owner_id: str | None = None
     tags: list[str] = []

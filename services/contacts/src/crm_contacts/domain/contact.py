@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from crm_contacts.domain.custom_fields import FieldCatalogue
 from crm_contacts.domain.errors import ContactIsArchived, InvalidValue
-from crm_contacts.domain.values import normalise_email, normalise_phone
+from crm_contacts.domain.values import normalise_country, normalise_email, normalise_phone
 from crm_shared.contracts.contacts import (
     ConsentChanged,
     ContactArchived,
@@ -21,10 +21,12 @@ from crm_shared.contracts.contacts import (
     FieldChange,
     LifecycleStage,
     PhoneNumber,
+    PostalAddress,
 )
 from crm_shared.events import EventContract
 
 UPDATABLE = (
+    "addresses",
     "custom_fields",
     "first_name",
     "last_name",
@@ -45,6 +47,8 @@ class ContactDetails:
     first_name: str | None = None
     emails: list[str] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)
+    addresses: list[dict[str, Any]] = field(default_factory=list)
+    """Postal addresses (line1, line2, city, region, postal_code, country); first = primary."""
     lifecycle_stage: str = "lead"
     owner_id: str | None = None
     tags: list[str] = field(default_factory=list)
@@ -221,6 +225,10 @@ class Contact:
             e["address"] for e in self._primary_first(self.state.get("emails", []))
         ]
         details["phones"] = [p["number"] for p in self._primary_first(self.state.get("phones", []))]
+        details["addresses"] = [
+            {k: v for k, v in a.items() if k != "primary"}
+            for a in self._primary_first(self.state.get("addresses", []))
+        ]
         return details
 
     @staticmethod
@@ -258,6 +266,7 @@ def _normalised(
         "phones": [
             PhoneNumber(number=p, primary=i == 0).model_dump() for i, p in enumerate(phones)
         ],
+        "addresses": _addresses(details.get("addresses") or []),
         "lifecycle_stage": stage,
         "owner_id": details.get("owner_id"),
         "tags": tags,
@@ -266,6 +275,29 @@ def _normalised(
             details.get("custom_fields") or {}, catalogue, trusted_custom_fields
         ),
     }
+
+
+ADDRESS_PARTS = ("line1", "line2", "city", "region", "postal_code")
+
+
+def _addresses(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    addresses = []
+    for index, address in enumerate(raw):
+        where = f"addresses[{index}]"
+        unknown = set(address) - {*ADDRESS_PARTS, "country", "primary"}
+        if unknown:
+            raise InvalidValue(f"{where}.{sorted(unknown)[0]}", "is not part of an address")
+        if not address.get("country"):
+            raise InvalidValue(f"{where}.country", "is required")
+        parts = {
+            k: (str(address[k]).strip() or None) if address.get(k) else None for k in ADDRESS_PARTS
+        }
+        country = normalise_country(str(address["country"]), f"{where}.country")
+        addresses.append(PostalAddress(**parts, country=country, primary=False).model_dump())
+    unique = [dict(a) for a in {tuple(a.items()): a for a in addresses}.values()]
+    for index, address in enumerate(unique):
+        address["primary"] = index == 0
+    return unique
 
 
 def _custom_fields(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import phonenumbers
+import pycountry
 from email_validator import EmailNotValidError, validate_email
 
 from crm_contacts.domain.errors import InvalidValue
@@ -14,6 +15,14 @@ def normalise_email(raw: str) -> str:
     except EmailNotValidError as error:
         raise InvalidValue("email", str(error)) from None
     return result.normalized.lower()
+
+
+def normalise_country(raw: str, field: str = "country") -> str:
+    """ISO 3166-1 alpha-2 from a code (GB, GBR) or an English name (United Kingdom)."""
+    try:
+        return str(pycountry.countries.lookup(raw.strip()).alpha_2)
+    except LookupError:
+        raise InvalidValue(field, f"{raw!r} is not an ISO 3166 country code or name") from None
 
 
 def normalise_phone(raw: str, default_region: str | None = None) -> str:

@@ -102,6 +102,7 @@ def read_body(
         owner_id=details.get("owner_id"),
         tags=details.get("tags", []),
         source=details.get("source"),
+        addresses=details.get("addresses", []),
         consents=details.get("consents", {}),
         merged_into=details.get("merged_into"),
         custom_fields=details.get("custom_fields", {}),

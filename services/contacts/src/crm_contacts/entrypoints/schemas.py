@@ -16,6 +16,17 @@ from crm_shared.contracts.contacts import (
 )
 
 
+class AddressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line1: str | None = Field(None, max_length=200)
+    line2: str | None = Field(None, max_length=200)
+    city: str | None = Field(None, max_length=100)
+    region: str | None = Field(None, max_length=100)
+    postal_code: str | None = Field(None, max_length=20)
+    country: str = Field(min_length=2, max_length=60, description="ISO 3166 code or name")
+
+
 class ContactCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -23,6 +34,7 @@ class ContactCreate(BaseModel):
     last_name: str = Field(min_length=1, max_length=200)
     emails: list[str] = Field(default_factory=list, max_length=20, description="First = primary")
     phones: list[str] = Field(default_factory=list, max_length=20, description="First = primary")
+    addresses: list[AddressIn] = Field(default_factory=list, max_length=10)
     lifecycle_stage: LifecycleStage = "lead"
     owner_id: str | None = None
     tags: list[str] = Field(default_factory=list, max_length=100)
@@ -41,6 +53,7 @@ class ContactUpdate(BaseModel):
     last_name: str | None = Field(None, min_length=1, max_length=200)
     emails: list[str] | None = Field(None, max_length=20)
     phones: list[str] | None = Field(None, max_length=20)
+    addresses: list[AddressIn] | None = Field(None, max_length=10)
     lifecycle_stage: LifecycleStage | None = None
     owner_id: str | None = None
     tags: list[str] | None = Field(None, max_length=100)
@@ -58,6 +71,7 @@ class ContactRead(BaseModel):
     last_name: str
     emails: list[dict[str, Any]]
     phones: list[dict[str, Any]]
+    addresses: list[dict[str, Any]] = Field(default_factory=list)
     lifecycle_stage: str
     owner_id: str | None
     tags: list[str]

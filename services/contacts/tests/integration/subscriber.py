@@ -1,0 +1,55 @@
+"""A subscriber positioned at the end of a topic, so it sees only what a test does next."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+
+async def subscribe_from_now(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    await _ensure_topic(bootstrap, topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+    consumer.assign(partitions)
+    await consumer.seek_to_end(*partitions)
+    for partition in partitions:
+        await consumer.position(partition)  # resolves "the end" now, before the test writes
+    return consumer
+
+
+async def _ensure_topic(bootstrap: str, topic: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        await consumer.topics()
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return set(found)
+        await consumer._client.force_metadata_update()
+    raise AssertionError(f"topic {topic} has no partitions")
+
+
+async def records_keyed(
+    consumer: AIOKafkaConsumer, key: bytes, expected: int, timeout: float = 60
+) -> list[Any]:
+    found: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while len(found) < expected and time.monotonic() < deadline:
+        for records in (await consumer.getmany(timeout_ms=500)).values():
+            found += [r for r in records if r.key == key]
+    return found
