@@ -1,26 +1,55 @@
-"""Event contracts: the CloudEvents envelope, its Kafka binding, typed event data."""
+"""Event contracts: the CloudEvents envelope, its Kafka binding, typed and versioned event data.
 
-from crm_shared.events.contracts import EventContract
-from crm_shared.events.envelope import EventEnvelope, dataschema_for, parse_dataschema
-from crm_shared.events.kafka_binding import (
+- ``EventEnvelope``: a CloudEvent 1.0 with the platform's extensions (``envelope``).
+- ``to_kafka_record``/``from_kafka_record``: the Kafka binding, binary mode (``kafka_binding``).
+- ``EventContract``/``ContractModel``: one pydantic class per event type and version
+  (``contracts``), gathered with upcasters in an ``EventRegistry`` (``registry``).
+- JSON Schema export and the backward-compatibility check: ``crm_shared.events.schemas``.
+
+Plain Python and pydantic: nothing here does network or database I/O.
+"""
+
+from crm_shared.events.contracts import ContractModel, EventContract
+from crm_shared.events.envelope import EventEnvelope
+from crm_shared.events.errors import (
     InvalidEnvelope,
-    KafkaRecord,
-    from_kafka_record,
-    to_kafka_record,
+    InvalidEventData,
+    InvalidRegistry,
+    MissingUpcaster,
+    UnknownEventType,
+    UnknownSchemaVersion,
 )
-from crm_shared.events.registry import EventRegistry, MissingUpcaster, UnknownEventType, Upcaster
+from crm_shared.events.kafka_binding import KafkaRecord, from_kafka_record, to_kafka_record
+from crm_shared.events.naming import EVENT_TYPE, check_event_type, dataschema_for, parse_dataschema
+from crm_shared.events.registry import EventRegistry, Upcaster
+from crm_shared.events.schemas import (
+    check_registry_against_published,
+    compatibility_problems,
+    json_schema,
+    write_published_schemas,
+)
 
 __all__ = [
+    "EVENT_TYPE",
+    "ContractModel",
     "EventContract",
     "EventEnvelope",
     "EventRegistry",
     "InvalidEnvelope",
+    "InvalidEventData",
+    "InvalidRegistry",
     "KafkaRecord",
     "MissingUpcaster",
     "UnknownEventType",
+    "UnknownSchemaVersion",
     "Upcaster",
+    "check_event_type",
+    "check_registry_against_published",
+    "compatibility_problems",
     "dataschema_for",
     "from_kafka_record",
+    "json_schema",
     "parse_dataschema",
     "to_kafka_record",
+    "write_published_schemas",
 ]

@@ -2,15 +2,44 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-EVENT_TYPE = re.compile(r"^crm\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
-_DATASCHEMA = re.compile(r"^urn:crm:schema:(?P<type>[a-z0-9_.]+):v(?P<version>[1-9][0-9]*)$")
+from crm_shared.events.naming import (
+    EVENT_TYPE,
+    check_event_type,
+    dataschema_for,
+    parse_dataschema,
+)
+
+__all__ = [
+    "CONTEXT_ATTRIBUTES",
+    "DATA_IS_JSON",
+    "EVENT_TYPE",
+    "EXTENSIONS",
+    "TRACEPARENT",
+    "EventEnvelope",
+    "dataschema_for",
+    "parse_dataschema",
+]
+
+CONTEXT_ATTRIBUTES = (
+    "id",
+    "source",
+    "type",
+    "specversion",
+    "time",
+    "subject",
+    "dataschema",
+    "datacontenttype",
+)
+"""The CloudEvents 1.0 context attributes we use (``data`` is the event's payload)."""
 
 EXTENSIONS = (
     "tenantid",
@@ -25,31 +54,35 @@ EXTENSIONS = (
 )
 """Extension attributes carried by every event (CloudEvents names: lowercase alphanumerics)."""
 
+TRACEPARENT = re.compile(
+    r"\A(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}\Z"
+)
+"""A W3C ``traceparent`` (version 00 layout; version ``ff`` and all-zero ids are invalid)."""
 
-def dataschema_for(event_type: str, version: int) -> str:
-    """The URN naming an event type's schema version, e.g. ``urn:crm:schema:crm.x.y.z:v1``."""
-    return f"urn:crm:schema:{event_type}:v{version}"
+DATA_IS_JSON: Mapping[str, bool] = MappingProxyType({"data_is_json": True})
+"""Validation context for data parsed from JSON just now: its JSON check is skipped."""
 
-
-def parse_dataschema(dataschema: str) -> tuple[str, int]:
-    """The (event type, schema version) a ``dataschema`` URN names."""
-    match = _DATASCHEMA.match(dataschema)
-    if match is None:
-        raise ValueError(f"not a CRM dataschema URN: {dataschema!r}")
-    return match["type"], int(match["version"])
+_UUID = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+_URI_REFERENCE = re.compile(r"\A[^\s\x00-\x1f\x7f]+\Z")
 
 
 class EventEnvelope(BaseModel):
-    """One CloudEvent: context attributes, our extensions, and the JSON ``data``."""
+    """One CloudEvent: context attributes, our extensions, and the JSON ``data``.
+
+    ``id`` is the event id (a UUID, kept in its canonical lowercase form); consumers
+    deduplicate on it. ``dataschema`` names the type and the version of ``data``
+    (``urn:crm:schema:<type>:v<N>``) and must name this event's ``type``. ``partitionkey`` is
+    the customer the event concerns (contact or account id) and the Kafka record key.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(min_length=1)
-    source: str = Field(min_length=1)
+    id: str
+    source: str
     type: str
     specversion: Literal["1.0"] = "1.0"
     time: datetime
-    subject: str | None = None
+    subject: str | None = Field(default=None, min_length=1)
     dataschema: str
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]
@@ -57,40 +90,85 @@ class EventEnvelope(BaseModel):
     tenantid: str = Field(min_length=1)
     actor: str = Field(min_length=1)
     correlationid: str = Field(min_length=1)
-    causationid: str | None = None
+    causationid: str | None = Field(default=None, min_length=1)
     traceparent: str | None = None
-    tracestate: str | None = None
+    tracestate: str | None = Field(default=None, min_length=1)
     streamid: str = Field(min_length=1)
     streamversion: int = Field(ge=1)
     partitionkey: str = Field(min_length=1)
 
+    @field_validator("id")
+    @classmethod
+    def _id_is_a_uuid(cls, value: str) -> str:
+        canonical = value.lower()
+        if not _UUID.match(canonical):
+            raise ValueError("must be a UUID (8-4-4-4-12 hexadecimal digits)")
+        return canonical
+
+    @field_validator("source")
+    @classmethod
+    def _source_is_a_uri_reference(cls, value: str) -> str:
+        if not _URI_REFERENCE.match(value):
+            raise ValueError("must be a non-empty URI-reference without spaces, e.g. /crm/contacts")
+        return value
+
     @field_validator("type")
     @classmethod
     def _type_is_named_by_convention(cls, value: str) -> str:
-        if not EVENT_TYPE.match(value):
-            raise ValueError("must look like crm.<service>.<entity>.<verb_past_tense>")
-        return value
+        return check_event_type(value)
 
     @field_validator("time")
     @classmethod
     def _time_is_utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
+        if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("must carry a time zone")
         return value.astimezone(UTC)
 
     @field_validator("dataschema")
     @classmethod
-    def _dataschema_is_a_crm_urn(cls, value: str) -> str:
-        parse_dataschema(value)
+    def _dataschema_names_this_type(cls, value: str, info: ValidationInfo) -> str:
+        named, _ = parse_dataschema(value)
+        event_type = info.data.get("type")  # absent when the type itself was refused
+        if event_type is not None and named != event_type:
+            raise ValueError(f"dataschema names {named}, but the event type is {event_type}")
+        return value
+
+    @field_validator("data")
+    @classmethod
+    def _data_is_json(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if not (info.context and info.context.get("data_is_json")):
+            _check_json(value, "data")
         return value
 
     @field_validator("traceparent")
     @classmethod
     def _traceparent_is_w3c(cls, value: str | None) -> str | None:
         if value is not None and not TRACEPARENT.match(value):
-            raise ValueError("must be a W3C traceparent (version-traceid-spanid-flags)")
+            raise ValueError("must be a W3C traceparent: 00-<32 hex trace id>-<16 hex span id>-<2>")
         return value
 
     @property
     def schema_version(self) -> int:
+        """The version of ``data``, as ``dataschema`` names it."""
         return parse_dataschema(self.dataschema)[1]
+
+
+def _check_json(value: object, path: str) -> None:
+    """Refuse what JSON cannot carry unchanged: tuples, sets, NaN, non-string keys, objects."""
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{path} is {value}, which JSON cannot represent")
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json(item, f"{path}[{index}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{path} has the non-string key {key!r}")
+            _check_json(item, f"{path}.{key}")
+        return
+    raise ValueError(f"{path} is a {type(value).__name__}, not a JSON value")

@@ -1,0 +1,5 @@
+import sys
+
+from crm_shared.events.schemas.cli import main
+
+sys.exit(main())
