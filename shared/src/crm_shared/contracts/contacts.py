@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from crm_shared.events import EventContract, EventRegistry
+from crm_shared.events import ContractModel, EventContract, EventRegistry
 
 LifecycleStage = Literal[
     "subscriber",
@@ -20,24 +18,18 @@ LifecycleStage = Literal[
 ]
 
 
-class EmailAddress(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
+class EmailAddress(ContractModel):
     address: str
     primary: bool = False
 
 
-class PhoneNumber(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
+class PhoneNumber(ContractModel):
     number: str
     """E.164, e.g. +442071838750."""
     primary: bool = False
 
 
-class PostalAddress(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
+class PostalAddress(ContractModel):
     line1: str | None = None
     line2: str | None = None
     city: str | None = None
@@ -66,9 +58,7 @@ class ContactCreated(EventContract):
     """Values of the tenant's custom fields, by field name."""
 
 
-class FieldChange(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
+class FieldChange(ContractModel):
     old: Any = None
     new: Any = None
 
