@@ -1,38 +1,61 @@
 """Configuration, only from environment variables, documented in one generated list.
 
-``python -m crm_shared.settings`` prints the Markdown table of every variable; the committed
-``docs/configuration.md`` is that output, and a test fails when it is stale. Each service
-adds a settings class of its own with a prefix (``CONTACTS_...``) and lists it in ``DOCUMENTED``.
+Every process reads ``PlatformSettings`` and, composed beside it (not subclassed), a settings
+class of its own with a prefix (``ContactsSettings``: ``CONTACTS_...``). Composition keeps each
+variable in exactly one class, so the documentation lists it once.
+
+``python -m crm_shared.settings [module:Class ...]`` prints the Markdown table of every
+variable of ``PlatformSettings`` and of the classes named; ``docs/configuration.md`` is that
+output, committed. The document names the command that made it, so a test (or
+``python -m crm_shared.settings --check docs/configuration.md``) regenerates it from the same
+classes and fails when it is stale. A new service adds its class to that command.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import re
 import sys
+import types
 from collections.abc import Sequence
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_POSTGRES_SCHEMES = re.compile(r"^(postgres|postgresql)(\+[a-z0-9_]+)?://", re.IGNORECASE)
 
 
 class PlatformSettings(BaseSettings):
     """Settings every service shares: where Kafka and PostgreSQL are, and how to behave."""
 
-    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="CRM_",
+        extra="ignore",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
 
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:5432/crm",
         validation_alias=AliasChoices("DATABASE_URL"),
-        description="PostgreSQL URL (postgresql:// or postgresql+asyncpg://); each service "
-        "keeps its tables in a schema of its own in this database.",
+        description="PostgreSQL URL, postgresql://user:password@host:port/database "
+        "(a postgresql+asyncpg:// URL is accepted too); each service keeps its tables in a "
+        "schema of its own in this database.",
     )
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS"),
         description="Comma-separated host:port list of Kafka brokers.",
     )
-    service_name: str = Field("crm", description="Name of the service in logs, metrics and traces.")
+    service_name: str = Field(
+        "crm", min_length=1, description="Name of the service in logs, metrics and traces."
+    )
     relay_batch_size: int = Field(
         500, ge=1, le=10_000, description="Events the outbox relay reads and publishes at once."
     )
@@ -57,8 +80,8 @@ class PlatformSettings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = Field(
         None,
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"),
-        description="OTLP/HTTP endpoint for traces (e.g. http://otel-collector:4318); "
-        "no traces are exported when unset.",
+        description="OTLP/HTTP collector base URL (e.g. http://otel-collector:4318; traces go "
+        "to its /v1/traces); no traces are exported when unset.",
     )
     otel_service_name: str | None = Field(
         None,
@@ -69,70 +92,175 @@ class PlatformSettings(BaseSettings):
         "INFO", description="Lowest level of log records written."
     )
     log_format: Literal["json", "console"] = Field(
-        "json", description="json: one JSON object per line with trace ids; console: for humans."
+        "json",
+        description="json: one JSON object per line, with trace ids; console: lines for humans.",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _plain_postgresql_url(cls, url: str) -> str:
+        return plain_database_url(url)
+
+    @field_validator("otel_exporter_otlp_endpoint", "otel_service_name")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
 
     @property
     def async_database_url(self) -> str:
-        """The URL for SQLAlchemy's asyncpg driver, whichever form was configured."""
+        """The URL for SQLAlchemy's asyncpg driver (``postgresql+asyncpg://``)."""
         return async_database_url(self.database_url)
 
     @property
     def trace_service_name(self) -> str:
+        """``OTEL_SERVICE_NAME`` when set, else ``CRM_SERVICE_NAME``."""
         return self.otel_service_name or self.service_name
 
 
-def async_database_url(url: str) -> str:
-    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
-    raise ValueError(f"not a PostgreSQL URL: {url!r}")
+def plain_database_url(url: str) -> str:
+    """``postgresql://...`` from any PostgreSQL URL (``postgres://``, ``postgresql+driver://``)."""
+    match = _POSTGRES_SCHEMES.match(url)
+    if match is None:
+        raise ValueError("must be a PostgreSQL URL: postgresql://user:password@host:port/db")
+    return "postgresql://" + url[match.end() :]
 
+
+def async_database_url(url: str) -> str:
+    """``postgresql+asyncpg://...`` from any PostgreSQL URL."""
+    return "postgresql+asyncpg://" + plain_database_url(url).removeprefix("postgresql://")
+
+
+# --- the generated documentation -------------------------------------------------------------
 
 DOCUMENTED: list[type[BaseSettings]] = [PlatformSettings]
+"""Classes every generated document starts with; services are named on the command line."""
+
+_COMMAND = "python -m crm_shared.settings"
+_COMMAND_LINE = re.compile(r"`(?:uv run )?python -m crm_shared\.settings(?P<targets>[^`>]*)")
 
 
 def environment_variable(settings: type[BaseSettings], field_name: str) -> str:
-    field = settings.model_fields[field_name]
-    alias = field.validation_alias
+    """The variable a field is read from: its alias, else the class prefix and its name."""
+    alias = settings.model_fields[field_name].validation_alias
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0])
+    if isinstance(alias, str):
+        return alias
     prefix = settings.model_config.get("env_prefix", "")
     return f"{prefix}{field_name}".upper()
 
 
 def section(settings: type[BaseSettings]) -> str:
     """The Markdown table of one settings class."""
-    lines = [f"## {settings.__name__}", "", (settings.__doc__ or "").strip(), ""]
-    lines += ["| variable | type | default | description |", "| --- | --- | --- | --- |"]
+    lines = [
+        f"## {settings.__name__}",
+        "",
+        f"`{settings.__module__}.{settings.__qualname__}`: {(settings.__doc__ or '').strip()}",
+        "",
+        "| variable | type | default | description |",
+        "| --- | --- | --- | --- |",
+    ]
     for name, field in settings.model_fields.items():
-        annotation = str(field.annotation).replace("typing.", "").replace("<class '", "")
-        annotation = annotation.replace("'>", "").replace("|", "or")
-        default = "(none)" if field.default is None else f"`{field.default}`"
-        lines.append(
-            f"| `{environment_variable(settings, name)}` | {annotation} | {default} "
-            f"| {field.description or ''} |"
+        cells = (
+            f"`{environment_variable(settings, name)}`",
+            _type_cell(field),
+            _default_cell(field),
+            (field.description or "").replace("|", "\\|"),
         )
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def markdown(classes: Sequence[type[BaseSettings]] = DOCUMENTED) -> str:
-    header = [
-        "# Configuration",
-        "",
-        "Every setting comes from an environment variable. This page is generated by",
-        "`python -m crm_shared.settings crm_contacts.config:ContactsSettings`;",
-        "tests fail when it is out of date.",
-        "",
-    ]
-    return "\n".join(header) + "\n".join(section(settings) for settings in classes)
+def markdown(
+    classes: Sequence[type[BaseSettings]] = DOCUMENTED, targets: Sequence[str] = ()
+) -> str:
+    """The whole document: ``classes``, then the classes named by ``targets`` (module:Class)."""
+    command = " ".join([_COMMAND, *targets])
+    header = (
+        "# Configuration\n\n"
+        "Every setting comes from an environment variable; there are no configuration files.\n"
+        "This page is generated, and a test fails when it is out of date. Regenerate it with\n"
+        f"`uv run {command} > docs/configuration.md`\n"
+        "(a new service adds its settings class, `module:Class`, to that command).\n"
+    )
+    everything = [*classes, *(load_settings_class(target) for target in targets)]
+    return header + "".join("\n" + section(settings) for settings in everything)
 
 
-def _load(target: str) -> type[BaseSettings]:
+def documented_targets(document: str) -> list[str]:
+    """The ``module:Class`` targets named by the command line a generated document shows."""
+    found = _COMMAND_LINE.search(document)
+    if found is None:
+        raise ValueError(f"no `{_COMMAND} ...` command line in the document")
+    return found["targets"].split()
+
+
+def load_settings_class(target: str) -> type[BaseSettings]:
+    """Import ``package.module:ClassName``."""
     module, _, name = target.partition(":")
-    loaded: type[BaseSettings] = getattr(importlib.import_module(module), name)
+    loaded = getattr(importlib.import_module(module), name)
+    if not (isinstance(loaded, type) and issubclass(loaded, BaseSettings)):
+        raise TypeError(f"{target} is not a pydantic-settings class")
     return loaded
 
 
+def _type_cell(field: FieldInfo) -> str:
+    bounds = [
+        f"{symbol} {value}"
+        for constraint in field.metadata
+        for attribute, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+        if (value := getattr(constraint, attribute, None)) is not None
+    ]
+    text = _type_name(field.annotation)
+    return f"{text} ({', '.join(bounds)})" if bounds else text
+
+
+def _type_name(annotation: Any) -> str:
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return " or ".join(f"`{value}`" for value in get_args(annotation))
+    if origin in (Union, types.UnionType):
+        names = [_type_name(arg) for arg in get_args(annotation) if arg is not type(None)]
+        optional = len(names) < len(get_args(annotation))
+        return " or ".join(names) + (", optional" if optional else "")
+    simple = {str: "string", int: "integer", float: "number", bool: "boolean"}
+    return simple.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _default_cell(field: FieldInfo) -> str:
+    default = field.default
+    if default is PydanticUndefined and field.default_factory is None:
+        return "required"
+    if default is PydanticUndefined or default is None:
+        return "unset"
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    return f"`{default}`"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=_COMMAND, description="Print the configuration document.")
+    parser.add_argument("targets", nargs="*", help="more settings classes, as module:Class")
+    parser.add_argument(
+        "--check",
+        type=Path,
+        metavar="DOCUMENT",
+        help="regenerate DOCUMENT from the classes its command names; exit 1 when it differs",
+    )
+    args = parser.parse_args(argv)
+    if args.check is None:
+        sys.stdout.write(markdown(targets=args.targets))
+        return 0
+    document = args.check.read_text()
+    if markdown(targets=args.targets or documented_targets(document)) != document:
+        sys.stderr.write(f"{args.check} is stale: regenerate it with the command it shows\n")
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    sys.stdout.write(markdown([*DOCUMENTED, *(_load(target) for target in sys.argv[1:])]))
+    # Run the imported module's main, so the classes are documented under their real module
+    # (``crm_shared.settings``) rather than ``__main__``.
+    from crm_shared.settings import main as _main
+
+    sys.exit(_main())

@@ -1,5 +1,16 @@
 """The FastAPI base of every service: health, readiness, metrics, tracing, typed errors."""
 
-from crm_shared.http.app import ReadinessCheck, create_service_app
+from crm_shared.http.app import create_service_app
+from crm_shared.http.probes import Liveness, Readiness, ReadinessCheck, ReadinessChecks
+from crm_shared.http.problems import FieldProblem, Problem, ValidationProblem
 
-__all__ = ["ReadinessCheck", "create_service_app"]
+__all__ = [
+    "FieldProblem",
+    "Liveness",
+    "Problem",
+    "Readiness",
+    "ReadinessCheck",
+    "ReadinessChecks",
+    "ValidationProblem",
+    "create_service_app",
+]

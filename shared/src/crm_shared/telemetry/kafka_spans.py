@@ -1,8 +1,8 @@
-"""Spans for events crossing Kafka, after the current OpenTelemetry messaging conventions.
+"""The messaging spans (``messaging``) applied to our events, for the relay and the consumers.
 
-The relay's ``publish`` span is a child of the request that appended the event (its
+The relay's ``send`` span is a child of the request that appended the event (its
 ``traceparent`` is stored with the event); the consumer's ``process`` span is a child of the
-publish span, whose context travels in the record's ``traceparent`` header. One trace thus
+send span, whose context travels in the record's ``traceparent`` header. One trace thus
 runs from the HTTP request to every consumer that reacts to it.
 """
 
@@ -12,19 +12,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from opentelemetry import propagate, trace
-from opentelemetry.trace import Link, SpanKind
-
 from crm_shared.events.envelope import EventEnvelope
 from crm_shared.events.kafka_binding import KafkaRecord
 from crm_shared.eventstore.model import RecordedEvent
-
-_TRACER = "crm_shared.kafka"
-_W3C = ("traceparent", "tracestate")
-
-
-def _carrier(pairs: Sequence[tuple[str, bytes]] | None) -> dict[str, str]:
-    return {k: v.decode() for k, v in pairs or () if k in _W3C}
+from crm_shared.telemetry.messaging import (
+    consumer_span,
+    link_to,
+    producer_span,
+    with_trace_headers,
+)
+from crm_shared.telemetry.tracing import context_from_headers
 
 
 @contextmanager
@@ -39,66 +36,38 @@ def start_publish_span(
     if not event.metadata.traceparent:
         yield record.headers
         return
-    stored = {
-        k: v
-        for k, v in (
-            ("traceparent", event.metadata.traceparent),
-            ("tracestate", event.metadata.tracestate),
-        )
-        if v
-    }
-    parent = propagate.extract(stored)
-    tracer = trace.get_tracer(_TRACER)
-    with tracer.start_as_current_span(
-        f"send {topic}",
-        context=parent,
-        kind=SpanKind.PRODUCER,
+    stored = {"traceparent": event.metadata.traceparent}
+    if event.metadata.tracestate:
+        stored["tracestate"] = event.metadata.tracestate
+    with producer_span(
+        topic,
+        key=event.partition_key,
+        message_id=str(event.event_id),
+        parent=context_from_headers(stored),
         attributes={
-            "messaging.system": "kafka",
-            "messaging.operation.type": "send",
-            "messaging.operation.name": "send",
-            "messaging.destination.name": topic,
-            "messaging.message.id": str(event.event_id),
-            "messaging.kafka.message.key": event.partition_key,
             "cloudevents.event_id": str(event.event_id),
             "cloudevents.event_type": event.event_type,
         },
     ):
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
-        headers = [(k, v) for k, v in record.headers if k not in _W3C]
-        headers.extend((k, v.encode()) for k, v in carrier.items())
-        yield headers
-
-
-def _process_attributes(record: Any, group_id: str) -> dict[str, Any]:
-    return {
-        "messaging.system": "kafka",
-        "messaging.operation.type": "process",
-        "messaging.operation.name": "process",
-        "messaging.destination.name": record.topic,
-        "messaging.consumer.group.name": group_id,
-        "messaging.destination.partition.id": str(record.partition),
-        "messaging.kafka.offset": record.offset,
-    }
+        yield with_trace_headers(record.headers)
 
 
 @contextmanager
 def start_process_span(record: Any, envelope: EventEnvelope, group_id: str) -> Iterator[None]:
-    """A CONSUMER span for applying one event, a child of the span that published it."""
-    parent = propagate.extract(_carrier(record.headers))
-    attributes = _process_attributes(record, group_id)
-    attributes.update(
-        {
-            "messaging.message.id": envelope.id,
-            "messaging.kafka.message.key": envelope.partitionkey,
-            "cloudevents.event_id": envelope.id,
-            "cloudevents.event_type": envelope.type,
-        }
-    )
-    tracer = trace.get_tracer(_TRACER)
-    with tracer.start_as_current_span(
-        f"process {record.topic}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes
+    """A CONSUMER span for applying one event, a child of the span that published it.
+
+    ``record``: the Kafka record as the client gives it (``topic``, ``partition``, ``offset``,
+    ``headers``).
+    """
+    with consumer_span(
+        record.topic,
+        group_id,
+        record.headers or (),
+        partition=record.partition,
+        offset=record.offset,
+        key=envelope.partitionkey,
+        message_id=envelope.id,
+        attributes={"cloudevents.event_id": envelope.id, "cloudevents.event_type": envelope.type},
     ):
         yield
 
@@ -108,17 +77,14 @@ def start_batch_process_span(
     batch: Sequence[tuple[Any, EventEnvelope]], group_id: str
 ) -> Iterator[None]:
     """One CONSUMER span for a batch applied at once, linked to each event's publish span."""
-    links = []
-    for record, _ in batch:
-        context = trace.get_current_span(propagate.extract(_carrier(record.headers)))
-        span_context = context.get_span_context()
-        if span_context.is_valid:
-            links.append(Link(span_context))
-    first = batch[0][0]
-    attributes = _process_attributes(first, group_id)
-    attributes["messaging.batch.message_count"] = len(batch)
-    tracer = trace.get_tracer(_TRACER)
-    with tracer.start_as_current_span(
-        f"process {first.topic}", kind=SpanKind.CONSUMER, attributes=attributes, links=links
+    links = [link for record, _ in batch if (link := link_to(record.headers or ())) is not None]
+    records = [record for record, _ in batch]
+    partitions = {record.partition for record in records}
+    with consumer_span(
+        records[0].topic,
+        group_id,
+        partition=partitions.pop() if len(partitions) == 1 else None,
+        batch_size=len(batch),
+        links=links,
     ):
         yield

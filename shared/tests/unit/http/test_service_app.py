@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
-import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, EmailStr, Field
 
-from crm_shared.errors import ConcurrencyConflict, NotFound
-from crm_shared.http import create_service_app
+from crm_shared.errors import ConcurrencyConflict, NotFound, PlatformError
+from crm_shared.http import ReadinessChecks, create_service_app
 
 
 class NewContact(BaseModel):
     name: str = Field(min_length=1)
     email: EmailStr
     age: int | None = None
+
+
+class QuotaExceeded(PlatformError):
+    status_code = 429
+    code = "quota_exceeded"
 
 
 async def database_ok() -> None:
@@ -26,9 +32,18 @@ async def broker_down() -> None:
     raise ConnectionRefusedError("127.0.0.1:9092 refused the connection")
 
 
-def build(checks: dict[str, object] | None = None) -> FastAPI:
+async def database_hangs() -> None:
+    await asyncio.sleep(10)
+
+
+def build(checks: ReadinessChecks = (), registry: CollectorRegistry | None = None) -> FastAPI:
     app = create_service_app(
-        "Test service", "1.0.0", CollectorRegistry(), readiness_checks=checks or {}
+        "Test service",
+        "1.2.3",
+        registry or CollectorRegistry(),
+        checks,
+        description="A service for the tests.",
+        readiness_timeout=0.2,
     )
 
     @app.post("/contacts", status_code=201)
@@ -39,77 +54,184 @@ def build(checks: dict[str, object] | None = None) -> FastAPI:
     async def get(contact_id: str) -> dict[str, str]:
         if contact_id == "stale":
             raise ConcurrencyConflict("contact-1", expected_version=3, actual_version=4)
+        if contact_id == "greedy":
+            raise QuotaExceeded("100 contacts a minute at most", retry_after_s=12)
+        if contact_id == "unchanged":
+            raise HTTPException(304)
+        if contact_id == "teapot":
+            raise HTTPException(418, "short and stout")
+        if contact_id == "buggy":
+            raise RuntimeError("a bug")
         raise NotFound(f"no contact {contact_id}")
 
     return app
 
 
 def client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
-async def test_liveness_needs_no_infrastructure() -> None:
-    async with client(build({"broker": broker_down})) as http:
-        response = await http.get("/healthz")
-    assert response.status_code == 200
+class TestProbes:
+    async def test_liveness_answers_without_any_infrastructure(self) -> None:
+        async with client(build({"broker": broker_down, "database": database_hangs})) as http:
+            response = await http.get("/healthz")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+    async def test_readiness_is_503_naming_the_check_that_failed_and_why(self) -> None:
+        async with client(build({"database": database_ok, "broker": broker_down})) as http:
+            response = await http.get("/readyz")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "not ready"
+        assert list(body["failed"]) == ["broker"]
+        assert "refused" in body["failed"]["broker"]
+
+    async def test_a_check_that_does_not_answer_in_time_fails(self) -> None:
+        async with client(build({"database": database_hangs})) as http:
+            response = await http.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["failed"] == {"database": "no answer within 0.2 s"}
+
+    async def test_readiness_passes_when_every_dependency_answers(self) -> None:
+        async with client(build({"database": database_ok})) as http:
+            response = await http.get("/readyz")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ready", "checked": ["database"], "failed": {}}
+
+    async def test_checks_given_as_functions_are_named_after_them(self) -> None:
+        async with client(build([database_ok, broker_down])) as http:
+            response = await http.get("/readyz")
+        assert response.json()["checked"] == ["broker_down", "database_ok"]
+        assert list(response.json()["failed"]) == ["broker_down"]
 
 
-async def test_readiness_names_the_dependency_that_failed() -> None:
-    async with client(build({"database": database_ok, "broker": broker_down})) as http:
-        response = await http.get("/readyz")
-    assert response.status_code == 503
-    assert list(response.json()["failed"]) == ["broker"]
-    assert "refused" in response.json()["failed"]["broker"]
+class TestMetrics:
+    async def test_requests_are_counted_by_route_template(self) -> None:
+        async with client(build()) as http:
+            for contact in ("a", "b", "c"):
+                await http.get(f"/contacts/{contact}")
+            response = await http.get("/metrics")
+        assert response.headers["content-type"].startswith("text/plain")
+        exposition = response.text
+        assert (
+            'http_requests_total{method="GET",route="/contacts/{contact_id}",status="404"} 3.0'
+            in exposition
+        )
+        assert "/contacts/a" not in exposition
+
+    async def test_the_metrics_of_the_given_registry_are_exposed(self) -> None:
+        registry = CollectorRegistry()
+        from crm_shared.telemetry import RelayMetrics
+
+        RelayMetrics(registry, service="contacts", topic="crm.contacts.events").backlog.set(9)
+        async with client(build(registry=registry)) as http:
+            exposition = (await http.get("/metrics")).text
+        assert (
+            'crm_relay_backlog_events{service="contacts",topic="crm.contacts.events"} 9.0'
+            in exposition
+        )
 
 
-async def test_readiness_passes_when_every_dependency_answers() -> None:
-    async with client(build({"database": database_ok})) as http:
-        response = await http.get("/readyz")
-    assert response.json() == {"status": "ready", "checked": ["database"]}
+class TestErrors:
+    async def test_a_platform_error_answers_its_status_and_body(self) -> None:
+        async with client(build()) as http:
+            response = await http.get("/contacts/greedy")
+        assert response.status_code == 429
+        assert response.json() == {
+            "error": "quota_exceeded",
+            "detail": "100 contacts a minute at most",
+            "retry_after_s": 12,
+        }
+
+    async def test_an_unknown_id_is_a_404(self) -> None:
+        async with client(build()) as http:
+            response = await http.get("/contacts/nobody")
+        assert response.status_code == 404
+        assert response.json() == {"error": "not_found", "detail": "no contact nobody"}
+
+    async def test_a_stale_write_is_a_409_with_both_versions(self) -> None:
+        async with client(build()) as http:
+            response = await http.get("/contacts/stale")
+        assert response.status_code == 409
+        body = response.json()
+        assert body["error"] == "concurrency_conflict"
+        assert body["expected_version"] == 3
+        assert body["actual_version"] == 4
+
+    async def test_bad_input_is_a_422_naming_each_field_where_and_why(self) -> None:
+        async with client(build()) as http:
+            response = await http.post("/contacts", json={"name": "", "email": "not-an-email"})
+        assert response.status_code == 422
+        body = response.json()
+        assert body["error"] == "validation_failed"
+        by_field = {f["field"]: f for f in body["fields"]}
+        assert set(by_field) == {"name", "email"}
+        assert by_field["email"]["location"] == "body"
+        assert "email" in by_field["email"]["reason"]
+        assert "name" in body["detail"]
+
+    async def test_a_missing_body_is_a_422_too(self) -> None:
+        async with client(build()) as http:
+            response = await http.post("/contacts")
+        assert response.status_code == 422
+        assert response.json()["fields"][0]["location"] == "body"
+
+    async def test_an_http_exception_answers_in_the_same_shape(self) -> None:
+        async with client(build()) as http:
+            teapot = await http.get("/contacts/teapot")
+            nowhere = await http.get("/nowhere")
+            wrong_method = await http.delete("/contacts")
+        assert teapot.status_code == 418
+        assert teapot.json() == {"error": "i_m_a_teapot", "detail": "short and stout"}
+        assert nowhere.json() == {"error": "not_found", "detail": "Not Found"}
+        assert wrong_method.status_code == 405
+        assert wrong_method.headers["allow"] == "POST"
+
+    async def test_an_http_exception_without_a_body_sends_none(self) -> None:
+        async with client(build()) as http:
+            response = await http.get("/contacts/unchanged")
+        assert response.status_code == 304
+        assert response.content == b""
+
+    async def test_an_unexpected_failure_is_a_500_without_internals(self) -> None:
+        async with client(build()) as http:
+            response = await http.get("/contacts/buggy")
+        assert response.status_code == 500
+        assert response.json()["error"] == "internal_error"
+        assert "a bug" not in response.text
 
 
-async def test_bad_input_is_a_422_naming_each_field_and_why() -> None:
-    async with client(build()) as http:
-        response = await http.post("/contacts", json={"name": "", "email": "not-an-email"})
-    assert response.status_code == 422
-    body = response.json()
-    assert body["error"] == "validation_failed"
-    by_field = {f["field"]: f for f in body["fields"]}
-    assert set(by_field) == {"name", "email"}
-    assert by_field["email"]["location"] == "body"
-    assert "email" in by_field["email"]["reason"]
+class TestOpenApi:
+    async def test_the_document_describes_the_service_and_its_operations(self) -> None:
+        async with client(build()) as http:
+            document = (await http.get("/openapi.json")).json()
+        assert document["info"] == {
+            "title": "Test service",
+            "version": "1.2.3",
+            "description": "A service for the tests.",
+        }
+        assert {"/healthz", "/readyz", "/metrics", "/contacts"} <= set(document["paths"])
+        assert "503" in document["paths"]["/readyz"]["get"]["responses"]
+
+    async def test_the_422_answer_is_documented_as_it_is_sent(self) -> None:
+        async with client(build()) as http:
+            document = (await http.get("/openapi.json")).json()
+        answer = document["paths"]["/contacts"]["post"]["responses"]["422"]
+        schema = answer["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ValidationProblem"}
+        schemas = document["components"]["schemas"]
+        assert {"ValidationProblem", "FieldProblem"} <= set(schemas)
+        assert "HTTPValidationError" not in schemas
+        assert set(schemas["ValidationProblem"]["required"]) == {"error", "detail", "fields"}
 
 
-async def test_a_stale_write_is_a_409_with_both_versions() -> None:
-    async with client(build()) as http:
-        response = await http.get("/contacts/stale")
-    assert response.status_code == 409
-    assert response.json()["expected_version"] == 3
-    assert response.json()["actual_version"] == 4
+def test_building_the_app_connects_to_nothing() -> None:
+    calls: list[str] = []
 
+    async def database() -> None:
+        calls.append("database")
 
-async def test_an_unknown_id_is_a_404() -> None:
-    async with client(build()) as http:
-        response = await http.get("/contacts/nobody")
-    assert response.status_code == 404
-    assert response.json()["error"] == "not_found"
-
-
-async def test_metrics_count_requests_by_route_template() -> None:
-    app = build()
-    async with client(app) as http:
-        for contact in ("a", "b", "c"):
-            await http.get(f"/contacts/{contact}")
-        exposition = (await http.get("/metrics")).text
-    assert (
-        'http_requests_total{method="GET",route="/contacts/{contact_id}",status="404"} 3.0'
-        in exposition
-    )
-    assert "/contacts/a" not in exposition
-
-
-@pytest.mark.parametrize("path", ["/openapi.json"])
-async def test_the_openapi_document_describes_the_operations(path: str) -> None:
-    async with client(build()) as http:
-        document = (await http.get(path)).json()
-    assert {"/healthz", "/readyz", "/metrics", "/contacts"} <= set(document["paths"])
+    build({"database": database})
+    assert calls == []
