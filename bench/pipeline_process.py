@@ -23,8 +23,8 @@ from crm_shared.relay import OutboxRelay, RelayConfig
 
 def view_applier(schema: str):  # type: ignore[no-untyped-def]
     upsert = text(
-        f"INSERT INTO {schema}.contact_view (customer, name, version, latency_s)"
-        " SELECT c, n, v, extract(epoch FROM clock_timestamp()) - s"
+        f"INSERT INTO {schema}.contact_view (customer, name, version, latency_s, sent_at)"
+        " SELECT c, n, v, extract(epoch FROM clock_timestamp()) - s, s"
         " FROM unnest(CAST(:c AS text[]), CAST(:n AS text[]), CAST(:v AS int[]),"
         " CAST(:s AS float8[])) AS t(c, n, v, s)"
     )
