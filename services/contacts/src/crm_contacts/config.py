@@ -19,6 +19,9 @@ class ContactsSettings(BaseSettings):
     )
     http_host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
     http_port: int = Field(8101, description="Port of the HTTP API.")
+    http_workers: int = Field(
+        1, ge=1, le=64, description="Processes serving the API (each with a standby relay)."
+    )
     run_relay: bool = Field(
         True, description="Run the outbox relay in this process (one replica publishes)."
     )
