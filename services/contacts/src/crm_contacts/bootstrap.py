@@ -15,20 +15,33 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from crm_contacts.application.handlers import ContactHandlers
 from crm_contacts.application.queries import ContactQueries
 from crm_contacts.config import ContactsSettings
-from crm_contacts.entrypoints.api import contacts_router, custom_fields_router
+from crm_contacts.entrypoints.api import contacts_router, custom_fields_router, privacy_router
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app
+from crm_shared.privacy import KeyEncryptionKey
+from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
 from crm_shared.relay import OutboxRelay, RelayConfig
 from crm_shared.settings import PlatformSettings
 from crm_shared.telemetry import RelayMetrics
 
-MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
+SERVICE_MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
+MIGRATIONS = [PRIVACY_MIGRATIONS, SERVICE_MIGRATIONS]
+"""Every migration folder of the service's schema, beside the event store's."""
 TOPIC = "crm.contacts.events"
 
 
 def build_app(
     platform: PlatformSettings, settings: ContactsSettings, engine: AsyncEngine | None = None
 ) -> FastAPI:
+    if settings.key_encryption_key is None:
+        raise ValueError(
+            "CONTACTS_KEY_ENCRYPTION_KEY is not set: give the service a key-encryption key"
+            " (base64 of 32 random bytes, e.g. `openssl rand -base64 32`)"
+        )
+    keys = SubjectKeyStore(
+        settings.db_schema,
+        KeyEncryptionKey.from_base64(settings.key_encryption_key.get_secret_value()),
+    )
     engine = engine or create_async_engine(platform.async_database_url, pool_size=20)
     registry = CollectorRegistry()
     store = EventStore(engine, settings.db_schema)
@@ -39,7 +52,7 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await upgrade(platform.async_database_url, settings.db_schema, [MIGRATIONS])
+        await upgrade(platform.async_database_url, settings.db_schema, MIGRATIONS)
         stop = asyncio.Event()
         relay = OutboxRelay(
             engine,
@@ -71,8 +84,9 @@ def build_app(
         description="People, their channels, lifecycle and full history, as events.",
         lifespan=lifespan,
     )
-    handlers = ContactHandlers(store, settings.default_region)
-    queries = ContactQueries(store)
+    handlers = ContactHandlers(store, keys, settings.default_region)
+    queries = ContactQueries(store, keys)
     app.include_router(custom_fields_router(handlers, queries))
     app.include_router(contacts_router(handlers, queries))
+    app.include_router(privacy_router(queries))
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,4 +24,10 @@ class ContactsSettings(BaseSettings):
     )
     run_relay: bool = Field(
         True, description="Run the outbox relay in this process (one replica publishes)."
+    )
+    key_encryption_key: SecretStr | None = Field(
+        None,
+        description="Base64 of 32 random bytes (`openssl rand -base64 32`): wraps every"
+        " person's data key. Required; keep it in a secret store, never change it"
+        " (rotation re-wraps the keys: not built yet).",
     )

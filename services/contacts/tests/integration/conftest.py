@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_contacts.bootstrap import MIGRATIONS, build_app
@@ -17,7 +20,7 @@ BOB = {"X-Tenant-Id": "tenant-b", "X-Actor-Id": "user-bob"}
 
 @pytest.fixture
 async def contacts_schema(database_url: str, unique_name: str) -> str:
-    await upgrade(database_url, unique_name, [MIGRATIONS])
+    await upgrade(database_url, unique_name, MIGRATIONS)
     return unique_name
 
 
@@ -29,7 +32,12 @@ async def api(
         DATABASE_URL=database_url,
         KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,  # type: ignore[call-arg]
     )
-    app = build_app(platform, ContactsSettings(db_schema=contacts_schema, run_relay=False), engine)
+    settings = ContactsSettings(
+        db_schema=contacts_schema,
+        run_relay=False,
+        key_encryption_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+    )
+    app = build_app(platform, settings, engine)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://contacts"
     ) as client:

@@ -11,15 +11,27 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 
 async def subscribe_from_now(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    consumer, partitions = await _assigned(bootstrap, topic)
+    await consumer.seek_to_end(*partitions)
+    for partition in partitions:
+        await consumer.position(partition)  # resolves "the end" now, before the test writes
+    return consumer
+
+
+async def subscribe_from_start(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    """A subscriber that re-reads the topic from its first record (as a replay would)."""
+    consumer, partitions = await _assigned(bootstrap, topic)
+    await consumer.seek_to_beginning(*partitions)
+    return consumer
+
+
+async def _assigned(bootstrap: str, topic: str) -> tuple[AIOKafkaConsumer, list[TopicPartition]]:
     await _ensure_topic(bootstrap, topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
     consumer.assign(partitions)
-    await consumer.seek_to_end(*partitions)
-    for partition in partitions:
-        await consumer.position(partition)  # resolves "the end" now, before the test writes
-    return consumer
+    return consumer, partitions
 
 
 async def _ensure_topic(bootstrap: str, topic: str) -> None:

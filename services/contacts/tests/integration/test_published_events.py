@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_contacts.bootstrap import TOPIC
-from crm_shared.contracts.contacts import REGISTRY, ContactCreated, ContactUpdated
+from crm_shared.contracts.contacts import (
+    REGISTRY,
+    ContactCreated,
+    ContactPersonalData,
+    ContactUpdated,
+)
 from crm_shared.events import from_kafka_record
+from crm_shared.privacy import unseal
 from crm_shared.relay import OutboxRelay, RelayConfig
 
 from .conftest import ADA
@@ -49,8 +57,16 @@ async def test_a_subscriber_receives_each_change_as_a_typed_cloudevent(
     assert [e.streamversion for e in envelopes] == [1, 2]
     assert {e.tenantid for e in envelopes} == {"tenant-a"}
     assert {e.actor for e in envelopes} == {"user-ada"}
+    assert all(b"ada@example.com" not in r.value for r in received)  # sealed on the wire
     created, updated = (REGISTRY.decode(e) for e in envelopes)
     assert isinstance(created, ContactCreated)
-    assert created.emails[0].address == "ada@example.com"
     assert isinstance(updated, ContactUpdated)
     assert updated.changes["lifecycle_stage"].new == "customer"
+
+    # A subscriber opens the personal data with the contact's key from the API.
+    answer = await api.get(f"/privacy/keys/{contact_id}", headers=ADA)
+    assert answer.status_code == 200, answer.text
+    key = base64.b64decode(answer.json()["key"])
+    personal = ContactPersonalData.model_validate(unseal(key, created.personal))
+    assert personal.emails[0].address == "ada@example.com"
+    assert personal.last_name == "Lovelace"

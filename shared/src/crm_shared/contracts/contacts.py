@@ -1,10 +1,20 @@
-"""Events of the contacts service, published on ``crm.contacts.events``, keyed by contact id."""
+"""Events of the contacts service, published on ``crm.contacts.events``, keyed by contact id.
+
+Personal data (names, emails, phones, addresses, custom field values) travels only sealed under
+the contact's own key (``crm_shared.privacy``): ``ContactCreated.personal`` opens to
+``ContactPersonalData``; ``personal_changes`` open to ``{field: FieldChange}``. Subscribers get
+a contact's key from the contacts API (``GET /privacy/keys/{contact_id}``) while it exists;
+after erasure (``ContactErased``) it is gone and the sealed values stay unreadable forever.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from pydantic import ConfigDict
+
 from crm_shared.events import ContractModel, EventContract, EventRegistry
+from crm_shared.privacy.sealing import Sealed, in_the_clear
 
 LifecycleStage = Literal[
     "subscriber",
@@ -40,7 +50,10 @@ class PostalAddress(ContractModel):
     primary: bool = False
 
 
-class ContactCreated(EventContract):
+class ContactCreatedV1(EventContract):
+    # Before sealing: personal data in the clear (read as v2 with ``alg`` ``none``).
+    model_config = ConfigDict(title="ContactCreated")
+
     event_type: ClassVar[str] = "crm.contacts.contact.created"
     schema_version: ClassVar[int] = 1
 
@@ -63,8 +76,11 @@ class FieldChange(ContractModel):
     new: Any = None
 
 
-class ContactUpdated(EventContract):
+class ContactUpdatedV1(EventContract):
     """Only the fields that changed, each with its old and new value."""
+
+    # Before sealing: every changed field in the clear.
+    model_config = ConfigDict(title="ContactUpdated")
 
     event_type: ClassVar[str] = "crm.contacts.contact.updated"
     schema_version: ClassVar[int] = 1
@@ -127,9 +143,12 @@ class CustomFieldDefined(EventContract):
     required: bool = False
 
 
-class ContactMerged(EventContract):
+class ContactMergedV1(EventContract):
     """On the survivor: another contact was merged into it. Other services re-point their
     references from ``merged_contact_id`` to ``contact_id``."""
+
+    # Before sealing: the survivor's changed fields in the clear.
+    model_config = ConfigDict(title="ContactMerged")
 
     event_type: ClassVar[str] = "crm.contacts.contact.merged"
     schema_version: ClassVar[int] = 1
@@ -152,14 +171,111 @@ class ContactMergedInto(EventContract):
     survivor_id: str
 
 
+PERSONAL_FIELDS = ("first_name", "last_name", "emails", "phones", "addresses", "custom_fields")
+"""The fields of a contact that identify a person: only ever sealed in events."""
+
+
+class ContactPersonalData(ContractModel):
+    """What ``ContactCreated.personal`` opens to."""
+
+    first_name: str | None = None
+    last_name: str
+    emails: list[EmailAddress] = []
+    phones: list[PhoneNumber] = []
+    addresses: list[PostalAddress] = []
+    custom_fields: dict[str, Any] = {}
+    """Values of the tenant's custom fields, by field name."""
+
+
+class ContactCreated(EventContract):
+    event_type: ClassVar[str] = "crm.contacts.contact.created"
+    schema_version: ClassVar[int] = 2
+
+    contact_id: str
+    personal: Sealed
+    """Opens to ``ContactPersonalData`` with the contact's key."""
+    lifecycle_stage: LifecycleStage = "lead"
+    owner_id: str | None = None
+    tags: list[str] = []
+    source: str | None = None
+
+
+class ContactUpdated(EventContract):
+    """Only the fields that changed, each with its old and new value."""
+
+    event_type: ClassVar[str] = "crm.contacts.contact.updated"
+    schema_version: ClassVar[int] = 2
+
+    contact_id: str
+    changes: dict[str, FieldChange] = {}
+    """Changed fields that are not personal (stage, owner, tags, source)."""
+    personal_changes: Sealed | None = None
+    """Changed personal fields: opens to ``{field: FieldChange}`` with the contact's key."""
+
+
+class ContactMerged(EventContract):
+    """On the survivor: another contact was merged into it. Other services re-point their
+    references from ``merged_contact_id`` to ``contact_id``."""
+
+    event_type: ClassVar[str] = "crm.contacts.contact.merged"
+    schema_version: ClassVar[int] = 2
+
+    contact_id: str
+    merged_contact_id: str
+    changes: dict[str, FieldChange] = {}
+    """The survivor's non-personal fields that took values from the merged contact."""
+    personal_changes: Sealed | None = None
+    """The survivor's personal fields that changed: opens to ``{field: FieldChange}``."""
+    winners: dict[str, Literal["survivor", "merged", "both"]]
+    """For every field, whose value the survivor now holds."""
+
+
+ErasureReason = Literal["data_subject_request", "retention_expired", "other"]
+
+
+class ContactErased(EventContract):
+    """The contact's personal data is erased: its key is destroyed, so every sealed value in
+    its events is unreadable from now on. Subscribers delete what they hold of the person
+    (``erased_contact_ids``: this contact and any merged into it) and keep non-personal facts."""
+
+    event_type: ClassVar[str] = "crm.contacts.contact.erased"
+    schema_version: ClassVar[int] = 1
+
+    contact_id: str
+    erased_contact_ids: list[str]
+    reason: ErasureReason = "data_subject_request"
+
+
+def _seal_created_v1(data: dict[str, Any]) -> dict[str, Any]:
+    personal = {name: data.pop(name) for name in PERSONAL_FIELDS if name in data}
+    return {**data, "personal": in_the_clear(data["contact_id"], personal).model_dump()}
+
+
+def _seal_changes_v1(data: dict[str, Any]) -> dict[str, Any]:
+    changes = data.get("changes", {})
+    personal = {name: changes.pop(name) for name in PERSONAL_FIELDS if name in changes}
+    if personal:
+        data["personal_changes"] = in_the_clear(data["contact_id"], personal).model_dump()
+    return data
+
+
 REGISTRY = EventRegistry(
     [
+        ContactCreatedV1,
         ContactCreated,
+        ContactUpdatedV1,
         ContactUpdated,
         ContactArchived,
         ConsentChanged,
+        ContactMergedV1,
         ContactMerged,
         ContactMergedInto,
+        ContactErased,
         CustomFieldDefined,
-    ]
+    ],
+    upcasters={
+        ContactCreatedV1: _seal_created_v1,
+        ContactUpdatedV1: _seal_changes_v1,
+        ContactMergedV1: _seal_changes_v1,
+    },
 )

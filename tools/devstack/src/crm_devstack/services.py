@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import sys
@@ -19,9 +20,13 @@ class ServiceSpec:
     command: str
     """The console script the service's package installs."""
     port_variable: str
+    secret_variables: tuple[str, ...] = ()
+    """Secrets the service needs (base64 of 32 random bytes): generated once per stack."""
 
 
-SERVICES = (ServiceSpec("contacts", "crm-contacts", "CONTACTS_HTTP_PORT"),)
+SERVICES = (
+    ServiceSpec("contacts", "crm-contacts", "CONTACTS_HTTP_PORT", ("CONTACTS_KEY_ENCRYPTION_KEY",)),
+)
 
 
 class ServiceProcess(DetachedServer):
@@ -50,11 +55,22 @@ class ServiceProcess(DetachedServer):
             "CRM_SERVICE_NAME": self.spec.name,
             self.spec.port_variable: str(self.port),
         }
+        for variable in self.spec.secret_variables:
+            environment.setdefault(variable, self._secret(variable))
         pid = spawn_detached([executable], self.log_file, env=environment)
         self.state.save(pid=pid, port=self.port)
         wait_until(
             self._healthy, timeout, f"{self.spec.name} answering on {self.url}", self.log_file
         )
+
+    def _secret(self, variable: str) -> str:
+        """A local stack's secret, kept (owner-only) in its state folder across restarts."""
+        path = self.state_dir / f"{variable.lower()}.secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(base64.b64encode(os.urandom(32)).decode())
+        return path.read_text().strip()
 
     def _healthy(self) -> bool:
         try:

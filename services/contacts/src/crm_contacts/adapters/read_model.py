@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm_contacts.domain.contact import Contact
+from crm_contacts.domain.contact import ERASED, Contact
 
 
 def _primary(items: list[dict[str, Any]], key: str) -> str | None:
@@ -46,10 +46,31 @@ async def save(
             "stage": state["lifecycle_stage"],
             "owner": state.get("owner_id"),
             "tags": state.get("tags", []),
-            "details": json.dumps({**state, "consents": contact.consents}),
+            "details": json.dumps(
+                {**state, "consents": contact.consents, "erased": contact.erased}
+            ),
             "archived": contact.archived,
             "at": at,
         },
+    )
+
+
+async def scrub(
+    connection: AsyncConnection, schema: str, tenant_id: str, contact_ids: list[str]
+) -> None:
+    """Remove every personal value of erased contacts; the non-personal facts stay."""
+    await connection.execute(
+        text(
+            f'UPDATE "{schema}".contacts SET first_name = NULL, last_name = NULL,'
+            " primary_email = NULL, primary_phone = NULL, erased = true, archived = true,"
+            " details = details || CAST(:erased AS jsonb)"
+            " WHERE tenant_id = :tenant AND contact_id = ANY(:ids)"
+        ),
+        {"tenant": tenant_id, "ids": contact_ids, "erased": json.dumps({**ERASED, "erased": True})},
+    )
+    await connection.execute(
+        text(f'DELETE FROM "{schema}".contact_identifiers WHERE contact_id = ANY(:ids)'),
+        {"ids": contact_ids},
     )
 
 

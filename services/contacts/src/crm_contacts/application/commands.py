@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm_contacts.domain.contact import ContactDetails
+from crm_shared.contracts.contacts import ErasureReason
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,13 @@ class DefineCustomField:
     field_type: str
     choices: list[str] = field(default_factory=list)
     required: bool = False
+
+
+@dataclass(frozen=True)
+class EraseContact:
+    """Erase the person's personal data (the right to be forgotten); no version needed: a
+    data subject's request must succeed whatever was written meanwhile."""
+
+    caller: Caller
+    contact_id: str
+    reason: ErasureReason = "data_subject_request"

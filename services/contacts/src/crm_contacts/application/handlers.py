@@ -15,14 +15,17 @@ from crm_contacts.application.commands import (
     ChangeConsent,
     CreateContact,
     DefineCustomField,
+    EraseContact,
     MergeContacts,
     UpdateContact,
 )
 from crm_contacts.domain.contact import Contact
 from crm_contacts.domain.custom_fields import FieldDefinition
-from crm_shared.contracts.contacts import REGISTRY
+from crm_shared.contracts.contacts import REGISTRY, ContactCreated
 from crm_shared.errors import ConcurrencyConflict, NotFound
 from crm_shared.eventstore import EventMetadata, EventStore, NewEvent, UnitOfWork
+from crm_shared.privacy import SubjectCipher
+from crm_shared.privacy.keystore import SubjectKeyStore
 from crm_shared.telemetry import current_trace_context
 
 
@@ -36,17 +39,27 @@ class ContactHandlers:
     def __init__(
         self,
         store: EventStore,
+        keys: SubjectKeyStore,
         default_region: str | None = None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self.store = store
+        self.keys = keys
         self.default_region = default_region
         self.new_id = new_id
 
     async def create(self, command: CreateContact) -> Written:
         async with self.store.unit_of_work() as uow:
             catalogue, _ = await load_catalogue(uow, command.caller.tenant_id)
-            contact = Contact.create(self.new_id(), command.details, self.default_region, catalogue)
+            contact_id = self.new_id()
+            key = await self.keys.create(uow.connection, command.caller.tenant_id, contact_id)
+            contact = Contact.create(
+                contact_id,
+                command.details,
+                self.default_region,
+                catalogue,
+                cipher=SubjectCipher(contact_id, key),
+            )
             return await self._save(uow, command.caller, contact, expected_version=0)
 
     async def update(self, command: UpdateContact) -> Written:
@@ -84,6 +97,20 @@ class ContactHandlers:
             await self._save(uow, command.caller, duplicate, command.duplicate_version)
             return await self._save(uow, command.caller, survivor, command.survivor_version)
 
+    async def erase(self, command: EraseContact) -> Written:
+        """Destroy the person's keys and scrub the read model, with the event, atomically."""
+        async with self.store.unit_of_work() as uow:
+            contact = await self._load(uow, command.caller, command.contact_id)
+            version = contact.version
+            erased_ids = contact.erase(command.reason)
+            written = await self._save(uow, command.caller, contact, version)
+            for erased_id in erased_ids:
+                await self.keys.destroy(uow.connection, command.caller.tenant_id, erased_id)
+            await read_model.scrub(
+                uow.connection, self.store.schema, command.caller.tenant_id, erased_ids
+            )
+            return written
+
     async def define_field(self, command: DefineCustomField) -> FieldDefinition:
         """Define or change a custom field; definitions are a stream per tenant."""
         caller = command.caller
@@ -119,11 +146,20 @@ class ContactHandlers:
 
     async def _load(self, uow: UnitOfWork, caller: Caller, contact_id: str) -> Contact:
         history = await uow.read_stream(contact_id)
-        if not history or history[0].metadata.tenant_id != caller.tenant_id:
+        if (
+            not history
+            or history[0].metadata.tenant_id != caller.tenant_id
+            or history[0].event_type != ContactCreated.event_type
+        ):
             raise NotFound(f"no contact {contact_id}")
+        cipher = await self.keys.cipher(uow.connection, contact_id)
+        if cipher.key is None and not cipher.erased:  # written before sealing: key it now
+            key = await self.keys.create(uow.connection, caller.tenant_id, contact_id)
+            cipher = SubjectCipher(contact_id, key)
         return Contact.from_history(
             contact_id,
             [REGISTRY.decode_data(e.event_type, e.schema_version, e.data) for e in history],
+            cipher,
         )
 
     @staticmethod

@@ -18,12 +18,30 @@ from crm_shared.contracts.contacts import (
     ConsentChanged,
     ContactArchived,
     ContactCreated,
+    ContactErased,
     ContactMerged,
     ContactMergedInto,
     ContactUpdated,
+    FieldChange,
 )
-from crm_shared.errors import NotFound
+from crm_shared.errors import NotFound, PlatformError
 from crm_shared.eventstore import EventStore, RecordedEvent
+from crm_shared.privacy import Sealed, SubjectCipher
+from crm_shared.privacy.keystore import SubjectKeyStore
+
+ERASED_MARK = {"old": None, "new": "[erased]"}
+"""How a history shows personal changes whose key is destroyed."""
+
+
+class KeyErased(PlatformError):
+    status_code = 410
+    code = "erased"
+
+
+@dataclass(frozen=True)
+class DataKey:
+    subject_id: str
+    key: bytes
 
 
 @dataclass(frozen=True)
@@ -54,8 +72,9 @@ class Change:
 
 
 class ContactQueries:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, keys: SubjectKeyStore) -> None:
         self.store = store
+        self.keys = keys
 
     async def get(self, tenant_id: str, contact_id: str) -> ContactRow:
         async with self.store.engine.connect() as connection:
@@ -114,25 +133,39 @@ class ContactQueries:
         contact = Contact.from_history(
             contact_id,
             [REGISTRY.decode_data(e.event_type, e.schema_version, e.data) for e in history],
+            await self._cipher(contact_id),
         )
-        return ContactView(contact_id, contact.version, contact.state, contact.archived)
+        return ContactView(
+            contact_id,
+            contact.version,
+            {**contact.state, "erased": contact.erased},
+            contact.archived,
+        )
 
     async def history(self, tenant_id: str, contact_id: str) -> list[Change]:
         """Who changed what, when, with old and new values, oldest first."""
         changes = []
-        for event in await self._history(tenant_id, contact_id, None):
+        history = await self._history(tenant_id, contact_id, None)
+        cipher = await self._cipher(contact_id)
+        for event in history:
             decoded = REGISTRY.decode_data(event.event_type, event.schema_version, event.data)
             if isinstance(decoded, ContactCreated):
-                fields = decoded.model_dump(mode="json", exclude={"contact_id"})
+                fields = decoded.model_dump(mode="json", exclude={"contact_id", "personal"})
+                personal = cipher.open(decoded.personal)
+                fields.update(personal or {})
                 diff = {
-                    k: {"old": None, "new": v} for k, v in fields.items() if v not in (None, [])
+                    k: {"old": None, "new": v} for k, v in fields.items() if v not in (None, [], {})
                 }
+                if personal is None:
+                    diff["personal_data"] = ERASED_MARK
             elif isinstance(decoded, ContactUpdated):
-                diff = {k: c.model_dump(mode="json") for k, c in decoded.changes.items()}
+                diff = _diff(decoded.changes, decoded.personal_changes, cipher)
             elif isinstance(decoded, ContactArchived):
                 diff = {"archived": {"old": False, "new": True}}
+            elif isinstance(decoded, ContactErased):
+                diff = {"erased": {"old": False, "new": True}}
             elif isinstance(decoded, ContactMerged):
-                diff = {k: c.model_dump(mode="json") for k, c in decoded.changes.items()}
+                diff = _diff(decoded.changes, decoded.personal_changes, cipher)
                 diff["merged_contact_id"] = {"old": None, "new": decoded.merged_contact_id}
             elif isinstance(decoded, ContactMergedInto):
                 diff = {"merged_into": {"old": None, "new": decoded.survivor_id}}
@@ -169,6 +202,41 @@ class ContactQueries:
                 )
         return records
 
+    async def data_key(self, tenant_id: str, contact_id: str) -> DataKey:
+        """The contact's data key, for subscribers that open the sealed values of its events."""
+        await self._history(tenant_id, contact_id, None)
+        cipher = await self._cipher(contact_id)
+        if cipher.key is None:
+            raise KeyErased(f"contact {contact_id} was erased: its key no longer exists")
+        return DataKey(contact_id, cipher.key)
+
+    async def personal_data(self, tenant_id: str, contact_id: str) -> dict[str, Any]:
+        """Everything this service holds about the person: the answer to an access request."""
+        row = await self.get(tenant_id, contact_id)
+        consents = await self.consents(tenant_id, contact_id)
+        history = await self.history(tenant_id, contact_id)
+        return {
+            "subject": {"contact_id": contact_id, "tenant_id": tenant_id},
+            "record": {
+                **row.details,
+                "version": row.version,
+                "archived": row.archived,
+                "created_at": row.created_at.isoformat(),
+                "updated_at": row.updated_at.isoformat(),
+            },
+            "consents": [{**record.__dict__, "at": record.at.isoformat()} for record in consents],
+            "history": [{**change.__dict__, "at": change.at.isoformat()} for change in history],
+            "processing": {
+                "controller": "this CRM's operator (the tenant)",
+                "storage": "contacts service: event store (personal values sealed per person),"
+                " contacts read model, Kafka topic crm.contacts.events (sealed)",
+            },
+        }
+
+    async def _cipher(self, contact_id: str) -> SubjectCipher:
+        async with self.store.engine.connect() as connection:
+            return await self.keys.cipher(connection, contact_id)
+
     async def _history(
         self, tenant_id: str, contact_id: str, moment: datetime | None
     ) -> list[RecordedEvent]:
@@ -186,12 +254,22 @@ class ContactQueries:
         return events
 
 
+def _diff(
+    plain: dict[str, FieldChange], sealed: Sealed | None, cipher: SubjectCipher
+) -> dict[str, dict[str, Any]]:
+    diff = {name: change.model_dump(mode="json") for name, change in plain.items()}
+    if sealed is not None:
+        opened = cipher.open(sealed)
+        diff.update(opened if opened is not None else {"personal_data": ERASED_MARK})
+    return diff
+
+
 def profile_of(row: ContactRow) -> Profile:
     details = row.details
     return Profile(
         row.contact_id,
         details.get("first_name"),
-        details["last_name"],
+        details.get("last_name") or "",
         frozenset(e["address"] for e in details.get("emails", [])),
         frozenset(p["number"] for p in details.get("phones", [])),
     )

@@ -1,4 +1,9 @@
-"""The contact aggregate: it changes state only by applying events, which it records."""
+"""The contact aggregate: it changes state only by applying events, which it records.
+
+Its personal fields are sealed in the events it records with the contact's own cipher, and
+opened with it when its history is replayed; once the key is destroyed (erasure) they replay
+as empty while the non-personal facts stay.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +13,36 @@ from typing import Any, get_args
 from pydantic import ValidationError
 
 from crm_contacts.domain.custom_fields import FieldCatalogue
-from crm_contacts.domain.errors import ContactIsArchived, InvalidValue
+from crm_contacts.domain.errors import ContactIsArchived, ContactWasMerged, InvalidValue
 from crm_contacts.domain.values import normalise_country, normalise_email, normalise_phone
 from crm_shared.contracts.contacts import (
+    PERSONAL_FIELDS,
     ConsentChanged,
     ContactArchived,
     ContactCreated,
+    ContactErased,
     ContactMerged,
     ContactMergedInto,
     ContactUpdated,
     EmailAddress,
+    ErasureReason,
     FieldChange,
     LifecycleStage,
     PhoneNumber,
     PostalAddress,
 )
 from crm_shared.events import EventContract
+from crm_shared.privacy import Sealed, SubjectCipher
+
+ERASED: dict[str, Any] = {
+    "first_name": None,
+    "last_name": None,
+    "emails": [],
+    "phones": [],
+    "addresses": [],
+    "custom_fields": {},
+}
+"""What the personal fields of an erased contact read as."""
 
 UPDATABLE = (
     "addresses",
@@ -59,15 +78,21 @@ class ContactDetails:
 @dataclass
 class Contact:
     contact_id: str
+    cipher: SubjectCipher
     version: int = 0
     state: dict[str, Any] = field(default_factory=dict)
     archived: bool = False
+    erased: bool = False
+    merged_ids: list[str] = field(default_factory=list)
+    """Contacts merged into this one: the same person."""
     consents: dict[str, dict[str, str]] = field(default_factory=dict)
     pending: list[EventContract] = field(default_factory=list)
 
     @classmethod
-    def from_history(cls, contact_id: str, history: list[EventContract]) -> Contact:
-        contact = cls(contact_id)
+    def from_history(
+        cls, contact_id: str, history: list[EventContract], cipher: SubjectCipher
+    ) -> Contact:
+        contact = cls(contact_id, cipher)
         for event in history:
             contact._apply(event)
             contact.version += 1
@@ -80,10 +105,15 @@ class Contact:
         details: ContactDetails,
         default_region: str | None = None,
         catalogue: FieldCatalogue | None = None,
+        *,
+        cipher: SubjectCipher,
     ) -> Contact:
-        contact = cls(contact_id)
+        contact = cls(contact_id, cipher)
         fields = _normalised(details.__dict__, default_region, catalogue)
-        contact._record(ContactCreated(contact_id=contact_id, **fields))
+        personal = {name: fields.pop(name) for name in PERSONAL_FIELDS}
+        contact._record(
+            ContactCreated(contact_id=contact_id, personal=cipher.seal(personal), **fields)
+        )
         return contact
 
     def update(
@@ -114,7 +144,10 @@ class Contact:
             if name in changes and value != self.state.get(name)
         }
         if diff:
-            self._record(ContactUpdated(contact_id=self.contact_id, changes=diff))
+            plain, sealed = self._split(diff)
+            self._record(
+                ContactUpdated(contact_id=self.contact_id, changes=plain, personal_changes=sealed)
+            )
 
     def change_consent(self, channel: str, status: str, lawful_basis: str, source: str) -> None:
         """Record a consent change for ``channel``; nothing when it is already so."""
@@ -176,11 +209,13 @@ class Contact:
             for name, value in proposed.items()
             if value != self.state.get(name)
         }
+        plain, sealed = self._split(changes)
         self._record(
             ContactMerged(
                 contact_id=self.contact_id,
                 merged_contact_id=other.contact_id,
-                changes=changes,
+                changes=plain,
+                personal_changes=sealed,
                 winners=winners,
             )
         )
@@ -190,9 +225,46 @@ class Contact:
         self._check_not_archived()
         self._record(ContactArchived(contact_id=self.contact_id, reason=reason))
 
+    def erase(self, reason: ErasureReason = "data_subject_request") -> list[str]:
+        """Erase the person: this contact and every contact merged into it (the same person).
+
+        Returns the ids whose keys must be destroyed; nothing is recorded when already erased.
+        A contact merged into another is erased through its survivor.
+        """
+        if self.erased:
+            return []
+        if self.state.get("merged_into"):
+            raise ContactWasMerged(
+                f"contact {self.contact_id} was merged into {self.state['merged_into']}: "
+                "erase that contact, which erases this one too"
+            )
+        erased_ids = [self.contact_id, *self.merged_ids]
+        self._record(
+            ContactErased(contact_id=self.contact_id, erased_contact_ids=erased_ids, reason=reason)
+        )
+        return erased_ids
+
     def _check_not_archived(self) -> None:
         if self.archived:
             raise ContactIsArchived(f"contact {self.contact_id} is archived")
+
+    def _split(
+        self, changes: dict[str, FieldChange]
+    ) -> tuple[dict[str, FieldChange], Sealed | None]:
+        """The non-personal changes, and the personal ones sealed (None when there are none)."""
+        plain = {k: v for k, v in changes.items() if k not in PERSONAL_FIELDS}
+        personal = {k: v.model_dump(mode="json") for k, v in changes.items() if k not in plain}
+        return plain, self.cipher.seal(personal) if personal else None
+
+    def _opened_changes(
+        self, plain: dict[str, FieldChange], sealed: Sealed | None
+    ) -> dict[str, Any]:
+        """The new value of every changed field; personal ones only while the key exists."""
+        new_values = {name: change.new for name, change in plain.items()}
+        opened = self.cipher.open(sealed) if sealed else None
+        for name, change in (opened or {}).items():
+            new_values[name] = change.get("new")
+        return new_values
 
     def _record(self, event: EventContract) -> None:
         self._apply(event)
@@ -200,15 +272,18 @@ class Contact:
 
     def _apply(self, event: EventContract) -> None:
         if isinstance(event, ContactCreated):
-            self.state = event.model_dump(mode="json", exclude={"contact_id"})
+            self.state = event.model_dump(mode="json", exclude={"contact_id", "personal"})
+            self.state.update(self.cipher.open(event.personal) or ERASED)
         elif isinstance(event, ContactUpdated):
-            for name, change in event.changes.items():
-                self.state[name] = change.new
+            self.state.update(self._opened_changes(event.changes, event.personal_changes))
         elif isinstance(event, ContactArchived):
             self.archived = True
         elif isinstance(event, ContactMerged):
-            for name, change in event.changes.items():
-                self.state[name] = change.new
+            self.state.update(self._opened_changes(event.changes, event.personal_changes))
+            self.merged_ids.append(event.merged_contact_id)
+        elif isinstance(event, ContactErased):
+            self.archived = self.erased = True
+            self.state.update(ERASED)
         elif isinstance(event, ContactMergedInto):
             self.archived = True
             self.state["merged_into"] = event.survivor_id

@@ -20,3 +20,8 @@ class InvalidValue(PlatformError):
 class ContactIsArchived(PlatformError):
     status_code = 409
     code = "contact_archived"
+
+
+class ContactWasMerged(PlatformError):
+    status_code = 409
+    code = "contact_merged"

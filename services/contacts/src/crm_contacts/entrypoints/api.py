@@ -6,13 +6,14 @@ the ``X-Tenant-Id`` and ``X-Actor-Id`` headers, which every request must carry.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from crm_contacts.adapters.read_model import ContactFilter, ContactRow
 from crm_contacts.application.commands import (
@@ -21,6 +22,7 @@ from crm_contacts.application.commands import (
     ChangeConsent,
     CreateContact,
     DefineCustomField,
+    EraseContact,
     MergeContacts,
     UpdateContact,
 )
@@ -42,6 +44,8 @@ from crm_contacts.entrypoints.schemas import (
     ContactUpdate,
     CustomFieldDefinition,
     CustomFieldRead,
+    DataKeyRead,
+    ErasureRequest,
     HistoryEntry,
     LikelyDuplicateRead,
     MergeRequest,
@@ -95,7 +99,7 @@ def read_body(
         version=version,
         archived=archived,
         first_name=details.get("first_name"),
-        last_name=details["last_name"],
+        last_name=details.get("last_name"),
         emails=details.get("emails", []),
         phones=details.get("phones", []),
         lifecycle_stage=details["lifecycle_stage"],
@@ -105,6 +109,7 @@ def read_body(
         addresses=details.get("addresses", []),
         consents=details.get("consents", {}),
         merged_into=details.get("merged_into"),
+        erased=details.get("erased", False),
         custom_fields=details.get("custom_fields", {}),
         created_at=created_at,
         updated_at=updated_at,
@@ -338,6 +343,34 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
         rows, next_cursor = await queries.page(who.tenant_id, where, limit, cursor)
         return ContactPage(items=[from_row(r) for r in rows], next_cursor=next_cursor)
 
+    @router.post("/{contact_id}/erase", response_model=ContactRead)
+    async def erase_contact(
+        contact_id: str, body: ErasureRequest, who: Who, response: Response
+    ) -> ContactRead:
+        """Erase the person (right to be forgotten): their data key is destroyed.
+
+        From then on no API, read model or re-read of ``crm.contacts.events`` reveals their
+        personal data; stage, owner, tags, consents and dates stay. Contacts merged into this
+        one are the same person and are erased with it. Repeating the request changes nothing.
+        """
+        command = EraseContact(who, contact_id, body.reason)
+        return await write_then_read(who, contact_id, handlers.erase(command), response)
+
+    @router.get(
+        "/{contact_id}/personal-data",
+        responses={200: {"content": {"application/json": {}}}},
+    )
+    async def access_request(contact_id: str, who: Who) -> JSONResponse:
+        """Everything this service holds about the person, machine-readable (an access request):
+        the record, every consent change and the full history of changes."""
+        document = await queries.personal_data(who.tenant_id, contact_id)
+        return JSONResponse(
+            document,
+            headers={
+                "Content-Disposition": f'attachment; filename="personal-data-{contact_id}.json"'
+            },
+        )
+
     @router.get("/{contact_id}/history", response_model=list[HistoryEntry])
     async def contact_history(contact_id: str, who: Who) -> list[HistoryEntry]:
         """Every change: who, when, which fields, old and new values."""
@@ -351,5 +384,23 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
             )
             for c in await queries.history(who.tenant_id, contact_id)
         ]
+
+    return router
+
+
+def privacy_router(queries: ContactQueries) -> APIRouter:
+    router = APIRouter(prefix="/privacy", tags=["privacy"])
+
+    @router.get(
+        "/keys/{contact_id}",
+        response_model=DataKeyRead,
+        responses={410: {"description": "The contact was erased: its key is destroyed"}},
+    )
+    async def data_key(contact_id: str, who: Who) -> DataKeyRead:
+        """The contact's data key: subscribers open the sealed personal values of its events
+        with it (``crm_shared.privacy.unseal``). Do not store it: after erasure this answers
+        410 and the sealed values stay unreadable everywhere."""
+        found = await queries.data_key(who.tenant_id, contact_id)
+        return DataKeyRead(subject_id=found.subject_id, key=base64.b64encode(found.key).decode())
 
     return router

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,7 @@ from crm_shared.contracts.contacts import (
     ConsentChannel,
     ConsentStatus,
     CustomFieldType,
+    ErasureReason,
     LawfulBasis,
     LifecycleStage,
 )
@@ -68,7 +69,7 @@ class ContactRead(BaseModel):
     version: int
     archived: bool
     first_name: str | None
-    last_name: str
+    last_name: str | None = Field(description="null only once the contact is erased")
     emails: list[dict[str, Any]]
     phones: list[dict[str, Any]]
     addresses: list[dict[str, Any]] = Field(default_factory=list)
@@ -77,6 +78,7 @@ class ContactRead(BaseModel):
     tags: list[str]
     source: str | None
     merged_into: str | None = Field(None, description="The contact this one was merged into")
+    erased: bool = Field(False, description="Personal data erased (right to be forgotten)")
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     consents: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Current consent per channel"
@@ -156,3 +158,15 @@ class CustomFieldDefinition(BaseModel):
 
 class CustomFieldRead(CustomFieldDefinition):
     name: str
+
+
+class ErasureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ErasureReason = "data_subject_request"
+
+
+class DataKeyRead(BaseModel):
+    subject_id: str = Field(description="The contact id: the key_id of its sealed values")
+    alg: Literal["A256GCM"] = "A256GCM"
+    key: str = Field(description="The AES-256 data key, base64")

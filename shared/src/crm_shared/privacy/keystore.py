@@ -1,0 +1,87 @@
+"""Data keys of data subjects, kept beside the log (never in it), wrapped by the service's KEK.
+
+The tables live in the service's schema (alembic branch ``privacy``: pass ``PRIVACY_MIGRATIONS``
+to ``upgrade``). Every call takes the connection of the caller's unit of work, so a key is
+created with the subject's first event and destroyed with its erasure event, atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm_shared.eventstore.migrate import validate_schema_name
+from crm_shared.privacy.sealing import KeyEncryptionKey, SealError, SubjectCipher, new_data_key
+
+PRIVACY_MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
+
+
+class SubjectKeyStore:
+    def __init__(self, schema: str, kek: KeyEncryptionKey) -> None:
+        self.schema = validate_schema_name(schema)
+        self.kek = kek
+
+    async def create(self, connection: AsyncConnection, tenant_id: str, subject_id: str) -> bytes:
+        """A new data key for a new subject (refused for an erased one)."""
+        if await self.is_erased(connection, subject_id):
+            raise SealError(f"{subject_id} was erased: it cannot be given a new key")
+        key = new_data_key()
+        await connection.execute(
+            text(
+                f'INSERT INTO "{self.schema}".subject_keys (subject_id, tenant_id, wrapped_key)'
+                " VALUES (:id, :tenant, :key)"
+            ),
+            {"id": subject_id, "tenant": tenant_id, "key": self.kek.wrap(subject_id, key)},
+        )
+        return key
+
+    async def cipher(self, connection: AsyncConnection, subject_id: str) -> SubjectCipher:
+        """The subject's cipher; keyless (opens nothing) when the subject was erased."""
+        return (await self.ciphers(connection, [subject_id]))[subject_id]
+
+    async def ciphers(
+        self, connection: AsyncConnection, subject_ids: Iterable[str]
+    ) -> dict[str, SubjectCipher]:
+        """The cipher of each subject: keyed, erased, or keyless (never given a key)."""
+        ids = list(dict.fromkeys(subject_ids))
+        result = await connection.execute(
+            text(
+                f'SELECT subject_id, wrapped_key, NULL AS erased FROM "{self.schema}".subject_keys'
+                " WHERE subject_id = ANY(:ids) UNION ALL"
+                f' SELECT subject_id, NULL, true FROM "{self.schema}".erased_subjects'
+                " WHERE subject_id = ANY(:ids)"
+            ),
+            {"ids": ids},
+        )
+        ciphers = {i: SubjectCipher(i, None) for i in ids}
+        for row in result:
+            if row.erased:
+                ciphers[row.subject_id] = SubjectCipher(row.subject_id, None, erased=True)
+            else:
+                key = self.kek.unwrap(row.subject_id, row.wrapped_key)
+                ciphers[row.subject_id] = SubjectCipher(row.subject_id, key)
+        return ciphers
+
+    async def is_erased(self, connection: AsyncConnection, subject_id: str) -> bool:
+        result = await connection.execute(
+            text(f'SELECT 1 FROM "{self.schema}".erased_subjects WHERE subject_id = :id'),
+            {"id": subject_id},
+        )
+        return result.first() is not None
+
+    async def destroy(self, connection: AsyncConnection, tenant_id: str, subject_id: str) -> None:
+        """Forget the subject's key for good and leave a tombstone saying so."""
+        await connection.execute(
+            text(f'DELETE FROM "{self.schema}".subject_keys WHERE subject_id = :id'),
+            {"id": subject_id},
+        )
+        await connection.execute(
+            text(
+                f'INSERT INTO "{self.schema}".erased_subjects (subject_id, tenant_id)'
+                " VALUES (:id, :tenant) ON CONFLICT DO NOTHING"
+            ),
+            {"id": subject_id, "tenant": tenant_id},
+        )
