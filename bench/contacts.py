@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench import postgres_baseline
+from bench import postgres_baseline, vegeta
 from bench.stats import percentile
+from crm_devstack.processes import repo_root
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -64,14 +67,47 @@ async def create_load(base_url: str, clients: int, seconds: float) -> dict[str, 
     }
 
 
+def contact_bodies(prefix: str) -> Iterator[dict[str, Any]]:
+    for sent in itertools.count():
+        yield {
+            "first_name": "Load",
+            "last_name": f"Client{prefix}-{sent}",
+            "emails": [f"c{prefix}.{sent}@example.com"],
+            "tags": ["bench"],
+        }
+
+
+def vegeta_load(base_url: str, clients: int, seconds: float) -> dict[str, Any]:
+    """The same load from vegeta (Go), which takes far less CPU than a Python client."""
+    work = repo_root() / ".local" / "bench-contacts"
+    work.mkdir(parents=True, exist_ok=True)
+    headers = {"X-Tenant-Id": f"bench-{uuid.uuid4().hex[:6]}", "X-Actor-Id": "bench"}
+    targets = work / "targets.jsonl"
+    vegeta.write_targets(
+        targets,
+        f"{base_url}/contacts",
+        headers,
+        contact_bodies(uuid.uuid4().hex[:6]),
+        count=int(seconds * 2000),
+    )
+    report = vegeta.attack(repo_root(), targets, clients, seconds, work / "results.bin")
+    return vegeta.summary(report, clients)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="contacts create throughput over HTTP")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument(
+        "--driver",
+        choices=["vegeta", "python"],
+        default="vegeta",
+        help="load generator: vegeta (Go, installed on first use) or httpx",
+    )
     args = parser.parse_args()
 
     from crm_devstack.services import SERVICES, ServiceProcess
-    from crm_devstack.stack import repo_root, session_stack
+    from crm_devstack.stack import session_stack
 
     with session_stack(repo_root() / ".local" / "stack") as endpoints:
         os.environ["CONTACTS_DB_SCHEMA"] = f"bench_contacts_{uuid.uuid4().hex[:6]}"
@@ -82,8 +118,10 @@ def main() -> None:
         service.start(endpoints.kafka_bootstrap_servers, endpoints.database_url)
         try:
             report: dict[str, Any] = {
-                "create_over_http": asyncio.run(
-                    create_load(service.url, args.clients, args.seconds)
+                "create_over_http": (
+                    vegeta_load(service.url, args.clients, args.seconds)
+                    if args.driver == "vegeta"
+                    else asyncio.run(create_load(service.url, args.clients, args.seconds))
                 ),
                 "raw_postgres_single_row_commits": asyncio.run(
                     postgres_baseline.single_row_commits(

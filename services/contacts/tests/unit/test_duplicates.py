@@ -1,4 +1,5 @@
-"""Likely duplicates: the same email, the same phone, or a very similar name."""
+"""Likely duplicates: the same email or phone, a similar name at the same organisation, or
+(weakly) a very similar name."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ def person(
     last: str,
     emails: tuple[str, ...] = (),
     phones: tuple[str, ...] = (),
+    organisations: tuple[str, ...] = (),
 ) -> Profile:
-    return Profile(contact_id, first, last, frozenset(emails), frozenset(phones))
+    return Profile(
+        contact_id, first, last, frozenset(emails), frozenset(phones), frozenset(organisations)
+    )
 
 
 def test_the_same_email_is_a_certain_match() -> None:
@@ -35,6 +39,21 @@ def test_a_similar_name_is_a_weaker_match() -> None:
     assert found is not None
     assert 0.7 < found.score <= 0.8
     assert found.reasons[0].startswith("similar name")
+
+
+def test_a_similar_name_at_the_same_organisation_is_a_strong_match() -> None:
+    found = compare(
+        person("n", "Jon", "Smith", organisations=("acme",)),
+        person("o", "John", "Smith", organisations=("acme", "globex")),
+    )
+    assert found is not None
+    assert found.score > 0.85
+    assert found.reasons == ("similar name (95%) at the same organisation acme",)
+
+
+def test_a_merely_similar_name_elsewhere_is_not_enough() -> None:
+    at_acme = person("n", "Jon", "Smith", organisations=("acme",))
+    assert compare(at_acme, person("o", "John", "Smith", organisations=("globex",))) is None
 
 
 def test_different_people_are_not_matched() -> None:

@@ -75,13 +75,14 @@ async def scrub(
 
 
 async def save_identifiers(
-    connection: AsyncConnection, schema: str, tenant_id: str, contact: Contact
+    connection: AsyncConnection, schema: str, tenant_id: str, contact: Contact, new: bool = False
 ) -> None:
     """Every email and phone of the contact, for duplicate look-ups (none once archived)."""
-    await connection.execute(
-        text(f'DELETE FROM "{schema}".contact_identifiers WHERE contact_id = :id'),
-        {"id": contact.contact_id},
-    )
+    if not new:
+        await connection.execute(
+            text(f'DELETE FROM "{schema}".contact_identifiers WHERE contact_id = :id'),
+            {"id": contact.contact_id},
+        )
     if contact.archived:
         return
     kinds = [("email", e["address"]) for e in contact.state.get("emails", [])]

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from crm_contacts.adapters import read_model
 from crm_contacts.adapters.custom_fields import catalogue_stream, load_catalogue
@@ -21,6 +22,7 @@ from crm_contacts.application.commands import (
 )
 from crm_contacts.domain.contact import Contact
 from crm_contacts.domain.custom_fields import FieldDefinition
+from crm_contacts.domain.duplicates import LikelyDuplicate, Profile, rank
 from crm_shared.contracts.contacts import REGISTRY, ContactCreated
 from crm_shared.errors import ConcurrencyConflict, NotFound
 from crm_shared.eventstore import EventMetadata, EventStore, NewEvent, UnitOfWork
@@ -33,6 +35,15 @@ from crm_shared.telemetry import current_trace_context
 class Written:
     contact_id: str
     version: int
+
+
+@dataclass(frozen=True)
+class Created(Written):
+    """A new contact as written, with the existing contacts that are probably the same person."""
+
+    details: dict[str, Any]
+    at: datetime
+    likely_duplicates: list[LikelyDuplicate]
 
 
 class ContactHandlers:
@@ -48,7 +59,9 @@ class ContactHandlers:
         self.default_region = default_region
         self.new_id = new_id
 
-    async def create(self, command: CreateContact) -> Written:
+    async def create(self, command: CreateContact) -> Created:
+        """Write the contact and look for its duplicates in one transaction (one round of
+        statements: the answer needs no second read)."""
         async with self.store.unit_of_work() as uow:
             catalogue, _ = await load_catalogue(uow, command.caller.tenant_id)
             contact_id = self.new_id()
@@ -60,7 +73,20 @@ class ContactHandlers:
                 catalogue,
                 cipher=SubjectCipher(contact_id, key),
             )
-            return await self._save(uow, command.caller, contact, expected_version=0)
+            now = datetime.now(UTC)
+            written = await self._save(uow, command.caller, contact, 0, now)
+            profile = Profile.of(contact_id, contact.state)
+            candidates = await read_model.duplicate_candidates(
+                uow.connection,
+                self.store.schema,
+                command.caller.tenant_id,
+                sorted(profile.emails),
+                sorted(profile.phones),
+                profile.last_name,
+            )
+            duplicates = rank(profile, [Profile.of(c.contact_id, c.details) for c in candidates])
+            details = {**contact.state, "consents": contact.consents, "erased": False}
+            return Created(written.contact_id, written.version, details, now, duplicates)
 
     async def update(self, command: UpdateContact) -> Written:
         async with self.store.unit_of_work() as uow:
@@ -168,12 +194,17 @@ class ContactHandlers:
             raise ConcurrencyConflict(contact.contact_id, expected_version, contact.version)
 
     async def _save(
-        self, uow: UnitOfWork, caller: Caller, contact: Contact, expected_version: int
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        contact: Contact,
+        expected_version: int,
+        now: datetime | None = None,
     ) -> Written:
         if not contact.pending:
             return Written(contact.contact_id, contact.version)
         metadata = self._metadata(caller)
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         new_events = []
         for event in contact.pending:
             event_type, version, data = REGISTRY.encode(event)
@@ -192,6 +223,6 @@ class ContactHandlers:
         contact.pending.clear()
         await read_model.save(uow.connection, self.store.schema, caller.tenant_id, contact, now)
         await read_model.save_identifiers(
-            uow.connection, self.store.schema, caller.tenant_id, contact
+            uow.connection, self.store.schema, caller.tenant_id, contact, new=expected_version == 0
         )
         return Written(contact.contact_id, contact.version)

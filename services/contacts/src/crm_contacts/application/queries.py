@@ -265,11 +265,4 @@ def _diff(
 
 
 def profile_of(row: ContactRow) -> Profile:
-    details = row.details
-    return Profile(
-        row.contact_id,
-        details.get("first_name"),
-        details.get("last_name") or "",
-        frozenset(e["address"] for e in details.get("emails", [])),
-        frozenset(p["number"] for p in details.get("phones", [])),
-    )
+    return Profile.of(row.contact_id, row.details)

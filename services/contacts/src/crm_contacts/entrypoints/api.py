@@ -192,14 +192,14 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
 
         The answer lists existing contacts that are probably the same person.
         """
-        written = await handlers.create(CreateContact(who, ContactDetails(**body.model_dump())))
-        row = await queries.get(who.tenant_id, written.contact_id)
-        duplicates = await queries.likely_duplicates(who.tenant_id, written.contact_id)
-        response.headers["ETag"] = etag(row.version)
-        response.headers["Location"] = f"/contacts/{row.contact_id}"
+        created = await handlers.create(CreateContact(who, ContactDetails(**body.model_dump())))
+        response.headers["ETag"] = etag(created.version)
+        response.headers["Location"] = f"/contacts/{created.contact_id}"
         return ContactCreatedRead(
-            **from_row(row).model_dump(),
-            likely_duplicates=[duplicate_body(d) for d in duplicates],
+            **read_body(
+                created.contact_id, created.version, created.details, False, created.at, created.at
+            ).model_dump(),
+            likely_duplicates=[duplicate_body(d) for d in created.likely_duplicates],
         )
 
     @router.get("/{contact_id}/duplicates", response_model=list[LikelyDuplicateRead])
