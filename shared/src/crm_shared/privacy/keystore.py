@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.privacy.sealing import KeyEncryptionKey, SealError, SubjectCipher, new_data_key
+from crm_shared.sql import sql
 
 PRIVACY_MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
@@ -26,16 +26,17 @@ class SubjectKeyStore:
 
     async def create(self, connection: AsyncConnection, tenant_id: str, subject_id: str) -> bytes:
         """A new data key for a new subject (refused for an erased one)."""
-        if await self.is_erased(connection, subject_id):
-            raise SealError(f"{subject_id} was erased: it cannot be given a new key")
         key = new_data_key()
-        await connection.execute(
-            text(
+        result = await connection.execute(
+            sql(
                 f'INSERT INTO "{self.schema}".subject_keys (subject_id, tenant_id, wrapped_key)'
-                " VALUES (:id, :tenant, :key)"
+                " SELECT :id, :tenant, :key WHERE NOT EXISTS"
+                f' (SELECT 1 FROM "{self.schema}".erased_subjects WHERE subject_id = :id)'
             ),
             {"id": subject_id, "tenant": tenant_id, "key": self.kek.wrap(subject_id, key)},
         )
+        if result.rowcount != 1:
+            raise SealError(f"{subject_id} was erased: it cannot be given a new key")
         return key
 
     async def cipher(self, connection: AsyncConnection, subject_id: str) -> SubjectCipher:
@@ -48,7 +49,7 @@ class SubjectKeyStore:
         """The cipher of each subject: keyed, erased, or keyless (never given a key)."""
         ids = list(dict.fromkeys(subject_ids))
         result = await connection.execute(
-            text(
+            sql(
                 f'SELECT subject_id, wrapped_key, NULL AS erased FROM "{self.schema}".subject_keys'
                 " WHERE subject_id = ANY(:ids) UNION ALL"
                 f' SELECT subject_id, NULL, true FROM "{self.schema}".erased_subjects'
@@ -67,7 +68,7 @@ class SubjectKeyStore:
 
     async def is_erased(self, connection: AsyncConnection, subject_id: str) -> bool:
         result = await connection.execute(
-            text(f'SELECT 1 FROM "{self.schema}".erased_subjects WHERE subject_id = :id'),
+            sql(f'SELECT 1 FROM "{self.schema}".erased_subjects WHERE subject_id = :id'),
             {"id": subject_id},
         )
         return result.first() is not None
@@ -75,11 +76,11 @@ class SubjectKeyStore:
     async def destroy(self, connection: AsyncConnection, tenant_id: str, subject_id: str) -> None:
         """Forget the subject's key for good and leave a tombstone saying so."""
         await connection.execute(
-            text(f'DELETE FROM "{self.schema}".subject_keys WHERE subject_id = :id'),
+            sql(f'DELETE FROM "{self.schema}".subject_keys WHERE subject_id = :id'),
             {"id": subject_id},
         )
         await connection.execute(
-            text(
+            sql(
                 f'INSERT INTO "{self.schema}".erased_subjects (subject_id, tenant_id)'
                 " VALUES (:id, :tenant) ON CONFLICT DO NOTHING"
             ),

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_contacts.domain.contact import ERASED, Contact
+from crm_shared.sql import sql
 
 
 def _primary(items: list[dict[str, Any]], key: str) -> str | None:
@@ -23,7 +23,7 @@ async def save(
 ) -> None:
     state = contact.state
     await connection.execute(
-        text(
+        sql(
             f'INSERT INTO "{schema}".contacts (contact_id, tenant_id, version, first_name,'
             " last_name, primary_email, primary_phone, lifecycle_stage, owner_id, tags, details,"
             " archived, created_at, updated_at) VALUES (:id, :tenant, :version, :first, :last,"
@@ -60,7 +60,7 @@ async def scrub(
 ) -> None:
     """Remove every personal value of erased contacts; the non-personal facts stay."""
     await connection.execute(
-        text(
+        sql(
             f'UPDATE "{schema}".contacts SET first_name = NULL, last_name = NULL,'
             " primary_email = NULL, primary_phone = NULL, erased = true, archived = true,"
             " details = details || CAST(:erased AS jsonb)"
@@ -69,7 +69,7 @@ async def scrub(
         {"tenant": tenant_id, "ids": contact_ids, "erased": json.dumps({**ERASED, "erased": True})},
     )
     await connection.execute(
-        text(f'DELETE FROM "{schema}".contact_identifiers WHERE contact_id = ANY(:ids)'),
+        sql(f'DELETE FROM "{schema}".contact_identifiers WHERE contact_id = ANY(:ids)'),
         {"ids": contact_ids},
     )
 
@@ -80,7 +80,7 @@ async def save_identifiers(
     """Every email and phone of the contact, for duplicate look-ups (none once archived)."""
     if not new:
         await connection.execute(
-            text(f'DELETE FROM "{schema}".contact_identifiers WHERE contact_id = :id'),
+            sql(f'DELETE FROM "{schema}".contact_identifiers WHERE contact_id = :id'),
             {"id": contact.contact_id},
         )
     if contact.archived:
@@ -89,7 +89,7 @@ async def save_identifiers(
     kinds += [("phone", p["number"]) for p in contact.state.get("phones", [])]
     if kinds:
         await connection.execute(
-            text(
+            sql(
                 f'INSERT INTO "{schema}".contact_identifiers (tenant_id, kind, value, contact_id)'
                 " SELECT :tenant, k, v, :id FROM unnest(CAST(:kinds AS text[]),"
                 " CAST(:values AS text[])) AS t(k, v) ON CONFLICT DO NOTHING"
@@ -114,7 +114,7 @@ async def duplicate_candidates(
     """Active contacts sharing an email or phone, or the last name (case-insensitive)."""
     # Two indexed look-ups (last name; identifiers), never a scan of the tenant's contacts.
     result = await connection.execute(
-        text(
+        sql(
             "SELECT contact_id, version, details, archived, created_at, updated_at"
             f' FROM "{schema}".contacts WHERE NOT archived AND contact_id IN ('
             f' SELECT contact_id FROM "{schema}".contacts'
@@ -163,7 +163,7 @@ async def get(
     connection: AsyncConnection, schema: str, tenant_id: str, contact_id: str
 ) -> ContactRow | None:
     result = await connection.execute(
-        text(
+        sql(
             "SELECT contact_id, version, details, archived, created_at, updated_at"
             f' FROM "{schema}".contacts WHERE tenant_id = :tenant AND contact_id = :id'
         ),
@@ -221,7 +221,7 @@ async def page(
         clauses.append("(updated_at, contact_id) > (:after_at, :after_id)")
         params["after_at"], params["after_id"] = after
     result = await connection.execute(
-        text(
+        sql(
             "SELECT contact_id, version, details, archived, created_at, updated_at"
             f' FROM "{schema}".contacts WHERE {" AND ".join(clauses)}'
             " ORDER BY updated_at, contact_id LIMIT :limit"

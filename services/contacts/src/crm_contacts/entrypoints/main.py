@@ -33,6 +33,8 @@ def main() -> None:
         host=settings.http_host,
         port=settings.http_port,
         workers=settings.http_workers,
+        loop="uvloop",
+        http="httptools",
         log_config=None,
     )
 
