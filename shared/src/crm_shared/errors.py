@@ -24,6 +24,18 @@ class PlatformError(Exception):
         return {"error": self.code, "detail": self.detail, **self.extra}
 
 
+class InvalidValue(PlatformError):
+    """A value that breaks a rule; names the field and why (answered as 422)."""
+
+    status_code = 422
+    code = "validation_failed"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}", fields=[{"field": field, "reason": reason}])
+        self.field = field
+        self.reason = reason
+
+
 class NotFound(PlatformError):
     status_code = 404
     code = "not_found"

@@ -17,13 +17,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_contacts.bootstrap import TOPIC
+from crm_devstack.subscriber import records_keyed, subscribe_from_start
 from crm_shared.contracts.contacts import REGISTRY, ContactCreated
 from crm_shared.events import from_kafka_record
 from crm_shared.privacy import SealError, unseal
 from crm_shared.relay import OutboxRelay, RelayConfig
 
 from .conftest import ADA, BOB
-from .subscriber import records_keyed, subscribe_from_start
 
 pytestmark = pytest.mark.integration
 

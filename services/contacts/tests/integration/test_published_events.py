@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_contacts.bootstrap import TOPIC
+from crm_devstack.subscriber import records_keyed, subscribe_from_now
 from crm_shared.contracts.contacts import (
     REGISTRY,
     ContactCreated,
@@ -20,7 +21,6 @@ from crm_shared.privacy import unseal
 from crm_shared.relay import OutboxRelay, RelayConfig
 
 from .conftest import ADA
-from .subscriber import records_keyed, subscribe_from_now
 from .test_contacts_api import create
 
 pytestmark = pytest.mark.integration

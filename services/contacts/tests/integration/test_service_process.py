@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from crm_devstack.services import SERVICES, ServiceProcess
-
-from .subscriber import records_keyed, subscribe_from_now
+from crm_devstack.subscriber import records_keyed, subscribe_from_now
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_shared.errors import ConcurrencyConflict
@@ -94,6 +94,19 @@ class EventStore:
                     await driver.execute("ROLLBACK")
                 raise
             await driver.execute("COMMIT")
+
+    @asynccontextmanager
+    async def joined(self, connection: AsyncConnection) -> AsyncIterator[UnitOfWork]:
+        """A unit of work inside the transaction the caller has open on ``connection``.
+
+        For a consumer that appends events in the same transaction as its idempotency claim:
+        it neither begins nor commits. The transaction gets its id now, before any event
+        position is drawn, as the relay's gap rule requires.
+        """
+        await connection.execute(text("SELECT pg_current_xact_id()"))
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None, "the connection was invalidated"
+        yield UnitOfWork(connection, driver, self._statements)
 
     async def append(
         self,

@@ -6,16 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crm_contacts.domain.contact import ContactDetails
+from crm_shared.caller import Caller
+
+__all__ = ["Caller"]
 from crm_shared.contracts.contacts import ErasureReason
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who asks, for which tenant, within which trace."""
-
-    tenant_id: str
-    actor: str
-    correlation_id: str
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,9 @@ from crm_contacts.domain.custom_fields import FieldDefinition
 from crm_contacts.domain.duplicates import LikelyDuplicate, Profile, rank
 from crm_shared.contracts.contacts import REGISTRY, ContactCreated
 from crm_shared.errors import ConcurrencyConflict, NotFound
-from crm_shared.eventstore import EventMetadata, EventStore, NewEvent, UnitOfWork
+from crm_shared.eventstore import EventStore, NewEvent, UnitOfWork
 from crm_shared.privacy import SubjectCipher
 from crm_shared.privacy.keystore import SubjectKeyStore
-from crm_shared.telemetry import current_trace_context
 
 
 @dataclass(frozen=True)
@@ -155,20 +154,9 @@ class ContactHandlers:
                     catalogue_stream(caller.tenant_id),
                     version,
                     [NewEvent(event_type, schema_version, data, partition_key=caller.tenant_id)],
-                    self._metadata(caller),
+                    caller.event_metadata(),
                 )
             return catalogue.fields[command.name]
-
-    @staticmethod
-    def _metadata(caller: Caller) -> EventMetadata:
-        traceparent, tracestate = current_trace_context()
-        return EventMetadata(
-            tenant_id=caller.tenant_id,
-            actor=caller.actor,
-            correlation_id=caller.correlation_id,
-            traceparent=traceparent,
-            tracestate=tracestate,
-        )
 
     async def _load(self, uow: UnitOfWork, caller: Caller, contact_id: str) -> Contact:
         history = await uow.read_stream(contact_id)
@@ -203,7 +191,7 @@ class ContactHandlers:
     ) -> Written:
         if not contact.pending:
             return Written(contact.contact_id, contact.version)
-        metadata = self._metadata(caller)
+        metadata = caller.event_metadata()
         now = now or datetime.now(UTC)
         new_events = []
         for event in contact.pending:

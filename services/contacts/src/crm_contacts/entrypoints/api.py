@@ -1,18 +1,17 @@
 """The contacts HTTP API: thin translations from requests to commands and queries.
 
-Until the gateway's OAuth2 tokens arrive (issue 6), the tenant and the acting user come from
-the ``X-Tenant-Id`` and ``X-Actor-Id`` headers, which every request must carry.
+The caller (tenant, acting user) and ``If-Match`` are read as every service reads them
+(``crm_shared.http.requests``).
 """
 
 from __future__ import annotations
 
 import base64
-import uuid
 from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from crm_contacts.adapters.read_model import ContactFilter, ContactRow
@@ -51,39 +50,8 @@ from crm_contacts.entrypoints.schemas import (
     MergeRequest,
 )
 from crm_shared.contracts.contacts import ConsentChannel
-from crm_shared.errors import ConcurrencyConflict, PlatformError
-
-
-class PreconditionRequired(PlatformError):
-    status_code = 428
-    code = "precondition_required"
-
-
-class PreconditionFailed(PlatformError):
-    status_code = 412
-    code = "precondition_failed"
-
-
-def caller(
-    x_tenant_id: Annotated[str, Header(min_length=1, description="Tenant of the caller")],
-    x_actor_id: Annotated[str, Header(min_length=1, description="User or system acting")],
-    x_correlation_id: Annotated[str | None, Header()] = None,
-) -> Caller:
-    return Caller(x_tenant_id, x_actor_id, x_correlation_id or str(uuid.uuid4()))
-
-
-def expected_version(if_match: Annotated[str | None, Header()] = None) -> int:
-    """The version the client read, from ``If-Match: "<version>"``."""
-    if if_match is None:
-        raise PreconditionRequired("send If-Match with the ETag you read")
-    try:
-        return int(if_match.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise PreconditionFailed(f"If-Match {if_match!r} is not an ETag of this API") from None
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
+from crm_shared.errors import ConcurrencyConflict
+from crm_shared.http.requests import Expected, PreconditionFailed, Who, etag
 
 
 def read_body(
@@ -126,10 +94,6 @@ def from_row(row: ContactRow) -> ContactRead:
     return read_body(
         row.contact_id, row.version, row.details, row.archived, row.created_at, row.updated_at
     )
-
-
-Who = Annotated[Caller, Depends(caller)]
-Expected = Annotated[int, Depends(expected_version)]
 
 
 def custom_fields_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRouter:

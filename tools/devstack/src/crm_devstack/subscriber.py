@@ -1,4 +1,4 @@
-"""A subscriber positioned at the end of a topic, so it sees only what a test does next."""
+"""Test subscribers to a topic: from its end (what a test does next) or its start (a replay)."""
 
 from __future__ import annotations
 
@@ -57,10 +57,10 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 
 
 async def records_keyed(
-    consumer: AIOKafkaConsumer, key: bytes, expected: int, timeout: float = 60
+    consumer: AIOKafkaConsumer, key: bytes, expected: int, within_seconds: float = 60
 ) -> list[Any]:
     found: list[Any] = []
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within_seconds
     while len(found) < expected and time.monotonic() < deadline:
         for records in (await consumer.getmany(timeout_ms=500)).values():
             found += [r for r in records if r.key == key]

@@ -1,0 +1,1 @@
+"""Sales service: pipelines, opportunities, teams and forecasts, as events."""

@@ -1,0 +1,235 @@
+"""Command handlers: load the aggregate, let it decide, save its events and rows together."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from crm_sales.adapters import read_model
+from crm_sales.domain.errors import InvalidValue
+from crm_sales.domain.opportunity import Opportunity
+from crm_sales.domain.pipeline import Pipeline, define_pipeline
+from crm_sales.domain.team import define_team
+from crm_shared.caller import Caller
+from crm_shared.contracts.sales import REGISTRY, OpportunityOpened, PipelineDefined, TeamDefined
+from crm_shared.errors import ConcurrencyConflict, NotFound
+from crm_shared.events import EventContract
+from crm_shared.eventstore import EventStore, NewEvent, UnitOfWork
+
+
+@dataclass(frozen=True)
+class Written:
+    entity_id: str
+    version: int
+
+
+def pipeline_stream(tenant_id: str, pipeline_id: str) -> str:
+    return f"pipeline:{tenant_id}:{pipeline_id}"
+
+
+def team_stream(tenant_id: str, team_id: str) -> str:
+    return f"team:{tenant_id}:{team_id}"
+
+
+class SalesHandlers:
+    def __init__(
+        self, store: EventStore, new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+    ) -> None:
+        self.store = store
+        self.new_id = new_id
+
+    async def define_pipeline(
+        self,
+        caller: Caller,
+        pipeline_id: str,
+        name: str,
+        stages: list[dict[str, Any]],
+        expected_version: int | None,
+    ) -> Written:
+        """Create a pipeline (no version expected) or change it (the version read)."""
+        async with self.store.unit_of_work() as uow:
+            current, version = await load_pipeline(uow, caller.tenant_id, pipeline_id)
+            if current is not None and expected_version is None:
+                raise ConcurrencyConflict(pipeline_id, 0, version)
+            if expected_version is not None and expected_version != version:
+                raise ConcurrencyConflict(pipeline_id, expected_version, version)
+            in_use = await read_model.stages_in_use(
+                uow.connection, self.store.schema, caller.tenant_id, pipeline_id
+            )
+            event = define_pipeline(caller.tenant_id, pipeline_id, name, stages, current, in_use)
+            if event is None:
+                return Written(pipeline_id, version)
+            await self._append(
+                uow,
+                caller,
+                pipeline_stream(caller.tenant_id, pipeline_id),
+                version,
+                [event],
+                partition_key=caller.tenant_id,
+            )
+            await read_model.save_pipeline(
+                uow.connection, self.store.schema, Pipeline.from_event(event), version + 1
+            )
+            return Written(pipeline_id, version + 1)
+
+    async def define_team(
+        self, caller: Caller, team_id: str, name: str, members: list[str]
+    ) -> Written:
+        async with self.store.unit_of_work() as uow:
+            stream = team_stream(caller.tenant_id, team_id)
+            history = await uow.read_stream(stream)
+            current = _decoded(history[-1]) if history else None
+            event = define_team(
+                caller.tenant_id,
+                team_id,
+                name,
+                members,
+                current if isinstance(current, TeamDefined) else None,
+            )
+            if event is None:
+                return Written(team_id, len(history))
+            await self._append(
+                uow, caller, stream, len(history), [event], partition_key=caller.tenant_id
+            )
+            await read_model.save_team(uow.connection, self.store.schema, event, len(history) + 1)
+            return Written(team_id, len(history) + 1)
+
+    async def open_opportunity(self, caller: Caller, details: dict[str, Any]) -> Written:
+        async with self.store.unit_of_work() as uow:
+            pipeline = await self._pipeline(uow, caller, details.get("pipeline_id"))
+            opportunity = Opportunity.open(self.new_id(), pipeline, details)
+            return await self._save(uow, caller, opportunity, 0)
+
+    async def change_opportunity(
+        self,
+        caller: Caller,
+        opportunity_id: str,
+        expected_version: int,
+        decide: Callable[[Opportunity, Pipeline], None],
+    ) -> Written:
+        """Load, check the version, let ``decide`` call the aggregate, save."""
+        async with self.store.unit_of_work() as uow:
+            opportunity = await self._load(uow, caller, opportunity_id)
+            if opportunity.version != expected_version:
+                raise ConcurrencyConflict(opportunity_id, expected_version, opportunity.version)
+            pipeline = await self._pipeline(uow, caller, opportunity.state["pipeline_id"])
+            decide(opportunity, pipeline)
+            return await self._save(uow, caller, opportunity, expected_version)
+
+    async def repoint_contact(
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        merged_contact_id: str,
+        survivor_id: str,
+        causation_id: str,
+    ) -> list[str]:
+        """Every opportunity of a merged contact now refers to its survivor.
+
+        Runs in the consumer's transaction (``uow``), with its idempotency claim.
+        """
+        changed = []
+        ids = await read_model.opportunity_ids_of_contact(
+            uow.connection, self.store.schema, caller.tenant_id, merged_contact_id
+        )
+        for opportunity_id in ids:
+            opportunity = await self._load(uow, caller, opportunity_id)
+            version = opportunity.version
+            opportunity.repoint_contact(merged_contact_id, survivor_id)
+            if opportunity.pending:
+                await self._save(uow, caller, opportunity, version, causation_id)
+                changed.append(opportunity_id)
+        return changed
+
+    async def _pipeline(self, uow: UnitOfWork, caller: Caller, pipeline_id: Any) -> Pipeline:
+        if not pipeline_id:
+            raise InvalidValue("pipeline_id", "is required")
+        pipeline, _ = await load_pipeline(uow, caller.tenant_id, str(pipeline_id))
+        if pipeline is None:
+            raise InvalidValue("pipeline_id", f"no pipeline {pipeline_id}")
+        return pipeline
+
+    async def _load(self, uow: UnitOfWork, caller: Caller, opportunity_id: str) -> Opportunity:
+        history = await uow.read_stream(opportunity_id)
+        if (
+            not history
+            or history[0].metadata.tenant_id != caller.tenant_id
+            or history[0].event_type != OpportunityOpened.event_type
+        ):
+            raise NotFound(f"no opportunity {opportunity_id}")
+        return Opportunity.from_history(opportunity_id, [_decoded(e) for e in history])
+
+    async def _save(
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        opportunity: Opportunity,
+        expected_version: int,
+        causation_id: str | None = None,
+    ) -> Written:
+        if not opportunity.pending:
+            return Written(opportunity.opportunity_id, opportunity.version)
+        now = datetime.now(UTC)
+        count = len(opportunity.pending)
+        await self._append(
+            uow,
+            caller,
+            opportunity.opportunity_id,
+            expected_version,
+            opportunity.pending,
+            partition_key=opportunity.opportunity_id,
+            at=now,
+            causation_id=causation_id,
+        )
+        opportunity.version = expected_version + count
+        opportunity.pending = []
+        await read_model.save_opportunity(
+            uow.connection, self.store.schema, caller.tenant_id, opportunity, now
+        )
+        return Written(opportunity.opportunity_id, opportunity.version)
+
+    async def _append(
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        stream_id: str,
+        expected_version: int,
+        events: list[EventContract],
+        partition_key: str,
+        at: datetime | None = None,
+        causation_id: str | None = None,
+    ) -> None:
+        metadata = caller.event_metadata(causation_id)
+        new_events = []
+        for event in events:
+            event_type, version, data = REGISTRY.encode(event)
+            new_events.append(
+                NewEvent(
+                    event_type=event_type,
+                    schema_version=version,
+                    data=data,
+                    partition_key=partition_key,
+                    subject=stream_id,
+                    occurred_at=at or datetime.now(UTC),
+                )
+            )
+        await uow.append(stream_id, expected_version, new_events, metadata)
+
+
+async def load_pipeline(
+    uow: UnitOfWork, tenant_id: str, pipeline_id: str
+) -> tuple[Pipeline | None, int]:
+    """The pipeline as its last definition leaves it, and its version (0: not defined)."""
+    history = await uow.read_stream(pipeline_stream(tenant_id, pipeline_id))
+    if not history:
+        return None, 0
+    last = _decoded(history[-1])
+    assert isinstance(last, PipelineDefined)
+    return Pipeline.from_event(last), len(history)
+
+
+def _decoded(event: Any) -> EventContract:
+    return REGISTRY.decode_data(event.event_type, event.schema_version, event.data)

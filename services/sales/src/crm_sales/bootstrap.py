@@ -1,0 +1,105 @@
+"""Composition root: builds the sales service from its settings; nothing runs at import."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from crm_sales.application.handlers import SalesHandlers
+from crm_sales.application.queries import SalesQueries
+from crm_sales.config import SalesSettings
+from crm_sales.entrypoints.api import (
+    forecast_router,
+    opportunities_router,
+    pipelines_router,
+    teams_router,
+)
+from crm_sales.entrypoints.contact_events import CONSUMER_GROUP, apply_contact_event
+from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_broker
+from crm_shared.eventstore import EventStore, upgrade
+from crm_shared.http import create_service_app
+from crm_shared.relay import OutboxRelay, RelayConfig
+from crm_shared.settings import PlatformSettings
+from crm_shared.telemetry import ConsumerMetrics, RelayMetrics
+
+MIGRATIONS = [Path(__file__).parent / "adapters" / "migrations" / "versions"]
+TOPIC = "crm.sales.events"
+CONTACTS_TOPIC = "crm.contacts.events"
+
+
+def build_app(
+    platform: PlatformSettings, settings: SalesSettings, engine: AsyncEngine | None = None
+) -> FastAPI:
+    engine = engine or create_async_engine(platform.async_database_url, pool_size=20)
+    registry = CollectorRegistry()
+    store = EventStore(engine, settings.db_schema)
+    handlers = SalesHandlers(store)
+    queries = SalesQueries(store)
+
+    async def database_ready() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await upgrade(platform.async_database_url, settings.db_schema, MIGRATIONS)
+        stop = asyncio.Event()
+        async with AsyncExitStack() as running:
+            if settings.run_relay:
+                relay = OutboxRelay(
+                    engine,
+                    RelayConfig(
+                        settings.db_schema,
+                        TOPIC,
+                        "/crm/sales",
+                        platform.kafka_bootstrap_servers,
+                        platform.relay_batch_size,
+                        platform.relay_poll_interval_ms / 1000,
+                    ),
+                    RelayMetrics(registry, service="sales", topic=TOPIC),
+                )
+                relaying = asyncio.create_task(relay.run(stop))
+                running.push_async_callback(relay.close)
+                running.push_async_callback(asyncio.wait_for, relaying, 30)
+                running.callback(stop.set)
+            if settings.run_consumer:
+                consumer = IdempotentConsumer(
+                    engine,
+                    ConsumerConfig(
+                        CONSUMER_GROUP,
+                        [CONTACTS_TOPIC],
+                        settings.db_schema,
+                        platform.kafka_bootstrap_servers,
+                    ),
+                    apply_contact_event(store, handlers),
+                    ConsumerMetrics(registry, group=CONSUMER_GROUP),
+                )
+                broker = consumer_broker(
+                    platform.kafka_bootstrap_servers, [consumer], graceful_timeout=20
+                )
+                await broker.start()
+                running.push_async_callback(consumer.close)
+                running.push_async_callback(broker.stop)
+            yield
+        await engine.dispose()
+
+    app = create_service_app(
+        "CRM sales",
+        "0.1.0",
+        registry,
+        {"database": database_ready},
+        description="Pipelines, opportunities, teams and forecasts, as events.",
+        lifespan=lifespan,
+    )
+    app.include_router(pipelines_router(handlers, queries))
+    app.include_router(teams_router(handlers, queries))
+    app.include_router(opportunities_router(handlers, queries))
+    app.include_router(forecast_router(queries))
+    return app

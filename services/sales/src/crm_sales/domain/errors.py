@@ -1,0 +1,19 @@
+"""Domain errors, each carrying the HTTP status an API answers with."""
+
+from __future__ import annotations
+
+from crm_shared.errors import InvalidValue, PlatformError
+
+__all__ = ["InvalidValue", "OpportunityIsClosed", "StageInUse"]
+
+
+class OpportunityIsClosed(PlatformError):
+    """A won or lost opportunity accepts no change of stage, amount or outcome."""
+
+    status_code = 409
+    code = "opportunity_closed"
+
+
+class StageInUse(PlatformError):
+    status_code = 409
+    code = "stage_in_use"

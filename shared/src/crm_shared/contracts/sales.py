@@ -1,0 +1,127 @@
+"""Events of the sales service, published on ``crm.sales.events``.
+
+Opportunities are keyed by the opportunity id; pipelines and teams, which concern no one
+customer, by the tenant. Money is a decimal string (never a float) with its ISO 4217 currency.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field
+
+from crm_shared.events import ContractModel, EventContract, EventRegistry
+
+ForecastCategory = Literal["pipeline", "best_case", "commit"]
+Money = Annotated[Decimal, Field(max_digits=20, decimal_places=4)]
+
+
+class PipelineStage(ContractModel):
+    stage_id: str
+    name: str
+    probability: int = Field(ge=0, le=100)
+    """Default win probability of an opportunity in this stage, in percent."""
+    forecast_category: ForecastCategory = "pipeline"
+
+
+class PipelineDefined(EventContract):
+    """A pipeline, created or changed: its whole definition, stages in order."""
+
+    event_type: ClassVar[str] = "crm.sales.pipeline.defined"
+    schema_version: ClassVar[int] = 1
+
+    tenant_id: str
+    pipeline_id: str
+    name: str
+    stages: list[PipelineStage]
+
+
+class TeamDefined(EventContract):
+    """A sales team and its members (user ids), created or changed."""
+
+    event_type: ClassVar[str] = "crm.sales.team.defined"
+    schema_version: ClassVar[int] = 1
+
+    tenant_id: str
+    team_id: str
+    name: str
+    members: list[str]
+
+
+class OpportunityOpened(EventContract):
+    event_type: ClassVar[str] = "crm.sales.opportunity.opened"
+    schema_version: ClassVar[int] = 1
+
+    opportunity_id: str
+    pipeline_id: str
+    name: str
+    stage_id: str
+    probability: int
+    forecast_category: ForecastCategory
+    amount: Money
+    currency: str
+    """ISO 4217, e.g. EUR."""
+    expected_close_date: date
+    owner_id: str
+    contact_id: str | None = None
+    account_id: str | None = None
+
+
+class FieldChange(ContractModel):
+    old: Any = None
+    new: Any = None
+
+
+class OpportunityUpdated(EventContract):
+    """Only the fields that changed, each with its old and new value."""
+
+    event_type: ClassVar[str] = "crm.sales.opportunity.updated"
+    schema_version: ClassVar[int] = 1
+
+    opportunity_id: str
+    changes: dict[str, FieldChange]
+
+
+class OpportunityStageChanged(EventContract):
+    event_type: ClassVar[str] = "crm.sales.opportunity.stage_changed"
+    schema_version: ClassVar[int] = 1
+
+    opportunity_id: str
+    from_stage_id: str
+    to_stage_id: str
+    probability: int
+    forecast_category: ForecastCategory
+
+
+class OpportunityWon(EventContract):
+    event_type: ClassVar[str] = "crm.sales.opportunity.won"
+    schema_version: ClassVar[int] = 1
+
+    opportunity_id: str
+    amount: Money
+    currency: str
+    reason: str | None = None
+
+
+class OpportunityLost(EventContract):
+    event_type: ClassVar[str] = "crm.sales.opportunity.lost"
+    schema_version: ClassVar[int] = 1
+
+    opportunity_id: str
+    reason: str
+    competitor: str | None = None
+
+
+REGISTRY = EventRegistry(
+    [
+        PipelineDefined,
+        TeamDefined,
+        OpportunityOpened,
+        OpportunityUpdated,
+        OpportunityStageChanged,
+        OpportunityWon,
+        OpportunityLost,
+    ]
+)
