@@ -83,12 +83,13 @@ def vegeta_load(base_url: str, clients: int, seconds: float) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     headers = {"X-Tenant-Id": f"bench-{uuid.uuid4().hex[:6]}", "X-Actor-Id": "bench"}
     targets = work / "targets.jsonl"
+    bodies = contact_bodies(uuid.uuid4().hex[:6])
     vegeta.write_targets(
         targets,
-        f"{base_url}/contacts",
-        headers,
-        contact_bodies(uuid.uuid4().hex[:6]),
-        count=int(seconds * 2000),
+        (
+            vegeta.Target("POST", f"{base_url}/contacts", headers, next(bodies))
+            for _ in range(int(seconds * 2000))
+        ),
     )
     report = vegeta.attack(repo_root(), targets, clients, seconds, work / "results.bin")
     return vegeta.summary(report, clients)

@@ -11,7 +11,8 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,25 +31,26 @@ def executable(repo: Path) -> Path:
     return installed
 
 
-def write_targets(
-    path: Path,
-    url: str,
-    headers: dict[str, str],
-    bodies: Iterator[dict[str, Any]],
-    count: int,
-) -> None:
-    with path.open("w") as targets:
-        for _, body in zip(range(count), bodies, strict=False):
-            target = {
-                "method": "POST",
-                "url": url,
-                "header": {
-                    **{k: [v] for k, v in headers.items()},
-                    "Content-Type": ["application/json"],
-                },
-                "body": base64.b64encode(json.dumps(body).encode()).decode(),
+@dataclass(frozen=True)
+class Target:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+def write_targets(path: Path, targets: Iterable[Target]) -> None:
+    """Vegeta's JSON targets format: one request per line, in the order they are sent."""
+    with path.open("w") as out:
+        for target in targets:
+            headers = {**target.headers, "Content-Type": "application/json"}
+            line = {
+                "method": target.method,
+                "url": target.url,
+                "header": {name: [value] for name, value in headers.items()},
+                "body": base64.b64encode(json.dumps(target.body).encode()).decode(),
             }
-            targets.write(json.dumps(target) + "\n")
+            out.write(json.dumps(line) + "\n")
 
 
 def attack(
