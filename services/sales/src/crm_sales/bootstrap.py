@@ -16,6 +16,7 @@ from crm_sales.application.handlers import SalesHandlers
 from crm_sales.application.queries import SalesQueries
 from crm_sales.config import SalesSettings
 from crm_sales.entrypoints.api import (
+    catalogue_router,
     forecast_router,
     opportunities_router,
     pipelines_router,
@@ -102,4 +103,5 @@ def build_app(
     app.include_router(teams_router(handlers, queries))
     app.include_router(opportunities_router(handlers, queries))
     app.include_router(forecast_router(queries))
+    app.include_router(catalogue_router(handlers, queries))
     return app

@@ -114,6 +114,79 @@ class OpportunityLost(EventContract):
     competitor: str | None = None
 
 
+class ProductDefined(EventContract):
+    """A product of the tenant's catalogue, created or changed."""
+
+    event_type: ClassVar[str] = "crm.sales.product.defined"
+    schema_version: ClassVar[int] = 1
+
+    tenant_id: str
+    product_id: str
+    name: str
+    description: str | None = None
+    active: bool = True
+
+
+class PriceBookEntry(ContractModel):
+    product_id: str
+    unit_price: Money
+
+
+class PriceBookDefined(EventContract):
+    """A price book: one currency, a unit price per product; created or changed."""
+
+    event_type: ClassVar[str] = "crm.sales.price_book.defined"
+    schema_version: ClassVar[int] = 1
+
+    tenant_id: str
+    price_book_id: str
+    name: str
+    currency: str
+    entries: list[PriceBookEntry]
+
+
+class LineItem(ContractModel):
+    product_id: str
+    name: str
+    quantity: Money
+    unit_price: Money
+    discount_percent: Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)] = Decimal(0)
+    total: Money
+    """quantity x unit price less the discount, rounded to the currency's minor unit."""
+
+
+class OpportunityLineItemsChanged(EventContract):
+    """The opportunity's products, priced from a price book; its amount is their sum."""
+
+    event_type: ClassVar[str] = "crm.sales.opportunity.line_items_changed"
+    schema_version: ClassVar[int] = 1
+
+    opportunity_id: str
+    price_book_id: str
+    line_items: list[LineItem]
+    amount: Money
+
+
+class QuoteIssued(EventContract):
+    """A quote for an opportunity: its numbered version, the lines, exact totals and taxes."""
+
+    event_type: ClassVar[str] = "crm.sales.quote.issued"
+    schema_version: ClassVar[int] = 1
+
+    quote_id: str
+    opportunity_id: str
+    quote_number: int
+    """1 for the first quote of the opportunity, 2 for the next..."""
+    currency: str
+    line_items: list[LineItem]
+    subtotal: Money
+    tax_rate_percent: Annotated[Decimal, Field(ge=0, le=100, decimal_places=3)]
+    tax: Money
+    total: Money
+    valid_until: date
+    notes: str | None = None
+
+
 REGISTRY = EventRegistry(
     [
         PipelineDefined,
@@ -123,5 +196,9 @@ REGISTRY = EventRegistry(
         OpportunityStageChanged,
         OpportunityWon,
         OpportunityLost,
+        ProductDefined,
+        PriceBookDefined,
+        OpportunityLineItemsChanged,
+        QuoteIssued,
     ]
 )

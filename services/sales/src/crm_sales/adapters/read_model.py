@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_sales.domain.opportunity import Opportunity
 from crm_sales.domain.pipeline import Pipeline
-from crm_shared.contracts.sales import PipelineStage, TeamDefined
+from crm_shared.contracts.sales import (
+    PipelineStage,
+    PriceBookDefined,
+    ProductDefined,
+    QuoteIssued,
+    TeamDefined,
+)
 from crm_shared.sql import sql
 
 
@@ -131,6 +137,8 @@ async def save_opportunity(
         "account": state.get("account_id"),
         "reason": state.get("close_reason"),
         "competitor": state.get("competitor"),
+        "book": state.get("price_book_id"),
+        "lines": json.dumps(state.get("line_items", [])),
         "at": at,
     }
     await connection.execute(
@@ -138,9 +146,10 @@ async def save_opportunity(
             f'INSERT INTO "{schema}".opportunities (opportunity_id, tenant_id, version,'
             " pipeline_id, name, stage_id, status, probability, forecast_category, amount,"
             " currency, expected_close_date, owner_id, contact_id, account_id, close_reason,"
-            " competitor, created_at, updated_at) VALUES (:id, :tenant, :version, :pipeline,"
-            " :name, :stage, :status, :probability, :category, :amount, :currency, :close,"
-            " :owner, :contact, :account, :reason, :competitor, :at, :at)"
+            " competitor, price_book_id, line_items, created_at, updated_at) VALUES (:id,"
+            " :tenant, :version, :pipeline, :name, :stage, :status, :probability, :category,"
+            " :amount, :currency, :close, :owner, :contact, :account, :reason, :competitor,"
+            " :book, CAST(:lines AS jsonb), :at, :at)"
             " ON CONFLICT (opportunity_id) DO UPDATE SET version = excluded.version,"
             " name = excluded.name, stage_id = excluded.stage_id, status = excluded.status,"
             " probability = excluded.probability,"
@@ -148,7 +157,8 @@ async def save_opportunity(
             " currency = excluded.currency, expected_close_date = excluded.expected_close_date,"
             " owner_id = excluded.owner_id, contact_id = excluded.contact_id,"
             " account_id = excluded.account_id, close_reason = excluded.close_reason,"
-            " competitor = excluded.competitor, updated_at = excluded.updated_at"
+            " competitor = excluded.competitor, price_book_id = excluded.price_book_id,"
+            " line_items = excluded.line_items, updated_at = excluded.updated_at"
         ),
         values,
     )
@@ -170,6 +180,101 @@ async def save_opportunity(
     )
 
 
+async def save_definition(
+    connection: AsyncConnection,
+    schema: str,
+    table: str,
+    key: str,
+    definition: ProductDefined | PriceBookDefined,
+    version: int,
+) -> None:
+    """A product or price book as its last definition event says (``table``: products or
+    price_books, ``key``: its id column)."""
+    await connection.execute(
+        sql(
+            f'INSERT INTO "{schema}".{table} (tenant_id, {key}, version, definition)'
+            " VALUES (:tenant, :id, :version, CAST(:definition AS jsonb))"
+            f" ON CONFLICT (tenant_id, {key}) DO UPDATE SET version = excluded.version,"
+            " definition = excluded.definition"
+        ),
+        {
+            "tenant": definition.tenant_id,
+            "id": getattr(definition, key),
+            "version": version,
+            "definition": definition.model_dump_json(),
+        },
+    )
+
+
+async def products(
+    connection: AsyncConnection, schema: str, tenant_id: str
+) -> dict[str, tuple[ProductDefined, int]]:
+    result = await connection.execute(
+        sql(f'SELECT definition, version FROM "{schema}".products WHERE tenant_id = :tenant'),
+        {"tenant": tenant_id},
+    )
+    found = [(ProductDefined.model_validate(r.definition), r.version) for r in result]
+    return {product.product_id: (product, version) for product, version in found}
+
+
+async def price_books(
+    connection: AsyncConnection, schema: str, tenant_id: str
+) -> dict[str, tuple[PriceBookDefined, int]]:
+    result = await connection.execute(
+        sql(f'SELECT definition, version FROM "{schema}".price_books WHERE tenant_id = :tenant'),
+        {"tenant": tenant_id},
+    )
+    found = [(PriceBookDefined.model_validate(r.definition), r.version) for r in result]
+    return {book.price_book_id: (book, version) for book, version in found}
+
+
+async def save_quote(
+    connection: AsyncConnection, schema: str, tenant_id: str, quote: QuoteIssued, at: datetime
+) -> None:
+    await connection.execute(
+        sql(
+            f'INSERT INTO "{schema}".quotes (quote_id, tenant_id, opportunity_id, quote_number,'
+            " document, issued_at) VALUES (:id, :tenant, :opportunity, :number,"
+            " CAST(:document AS jsonb), :at)"
+        ),
+        {
+            "id": quote.quote_id,
+            "tenant": tenant_id,
+            "opportunity": quote.opportunity_id,
+            "number": quote.quote_number,
+            "document": quote.model_dump_json(),
+            "at": at,
+        },
+    )
+
+
+async def quote(
+    connection: AsyncConnection, schema: str, tenant_id: str, quote_id: str
+) -> tuple[QuoteIssued, datetime] | None:
+    result = await connection.execute(
+        sql(
+            f'SELECT document, issued_at FROM "{schema}".quotes'
+            " WHERE tenant_id = :tenant AND quote_id = :id"
+        ),
+        {"tenant": tenant_id, "id": quote_id},
+    )
+    row = result.one_or_none()
+    return (QuoteIssued.model_validate(row.document), row.issued_at) if row else None
+
+
+async def quotes_of(
+    connection: AsyncConnection, schema: str, tenant_id: str, opportunity_id: str
+) -> list[QuoteIssued]:
+    result = await connection.execute(
+        sql(
+            f'SELECT document FROM "{schema}".quotes WHERE tenant_id = :tenant'
+            " AND opportunity_id = :id ORDER BY quote_number"
+        ),
+        {"tenant": tenant_id, "id": opportunity_id},
+    )
+    return [QuoteIssued.model_validate(r.document) for r in result]
+
+
 @dataclass(frozen=True)
 class OpportunityRow:
     opportunity_id: str
@@ -182,7 +287,7 @@ class OpportunityRow:
 _COLUMNS = (
     "opportunity_id, version, pipeline_id, name, stage_id, status, probability,"
     " forecast_category, amount, currency, expected_close_date, owner_id, contact_id,"
-    " account_id, close_reason, competitor, created_at, updated_at"
+    " account_id, close_reason, competitor, price_book_id, line_items, created_at, updated_at"
 )
 
 

@@ -5,16 +5,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from crm_sales.adapters import read_model
+from crm_sales.domain.catalogue import define_price_book, define_product
 from crm_sales.domain.errors import InvalidValue
 from crm_sales.domain.opportunity import Opportunity
 from crm_sales.domain.pipeline import Pipeline, define_pipeline
 from crm_sales.domain.team import define_team
 from crm_shared.caller import Caller
-from crm_shared.contracts.sales import REGISTRY, OpportunityOpened, PipelineDefined, TeamDefined
+from crm_shared.contracts.sales import (
+    REGISTRY,
+    OpportunityOpened,
+    PipelineDefined,
+    QuoteIssued,
+    TeamDefined,
+)
 from crm_shared.errors import ConcurrencyConflict, NotFound
 from crm_shared.events import EventContract
 from crm_shared.eventstore import EventStore, NewEvent, UnitOfWork
@@ -96,6 +103,100 @@ class SalesHandlers:
             )
             await read_model.save_team(uow.connection, self.store.schema, event, len(history) + 1)
             return Written(team_id, len(history) + 1)
+
+    async def define_product(
+        self, caller: Caller, product_id: str, name: str, description: str | None, active: bool
+    ) -> Written:
+        async with self.store.unit_of_work() as uow:
+            known = await read_model.products(uow.connection, self.store.schema, caller.tenant_id)
+            current, version = known.get(product_id, (None, 0))
+            event = define_product(caller.tenant_id, product_id, name, description, active, current)
+            if event is None:
+                return Written(product_id, version)
+            stream = f"product:{caller.tenant_id}:{product_id}"
+            await self._append(uow, caller, stream, version, [event], caller.tenant_id)
+            await read_model.save_definition(
+                uow.connection, self.store.schema, "products", "product_id", event, version + 1
+            )
+            return Written(product_id, version + 1)
+
+    async def define_price_book(
+        self,
+        caller: Caller,
+        price_book_id: str,
+        name: str,
+        currency: str,
+        entries: list[dict[str, Any]],
+    ) -> Written:
+        async with self.store.unit_of_work() as uow:
+            schema, tenant = self.store.schema, caller.tenant_id
+            known = await read_model.products(uow.connection, schema, tenant)
+            books = await read_model.price_books(uow.connection, schema, tenant)
+            current, version = books.get(price_book_id, (None, 0))
+            event = define_price_book(
+                tenant,
+                price_book_id,
+                name,
+                currency,
+                entries,
+                {k: product for k, (product, _) in known.items()},
+                current,
+            )
+            if event is None:
+                return Written(price_book_id, version)
+            stream = f"price-book:{tenant}:{price_book_id}"
+            await self._append(uow, caller, stream, version, [event], tenant)
+            await read_model.save_definition(
+                uow.connection, schema, "price_books", "price_book_id", event, version + 1
+            )
+            return Written(price_book_id, version + 1)
+
+    async def set_line_items(
+        self,
+        caller: Caller,
+        opportunity_id: str,
+        expected_version: int,
+        price_book_id: str,
+        items: list[dict[str, Any]],
+    ) -> Written:
+        async with self.store.unit_of_work() as uow:
+            schema, tenant = self.store.schema, caller.tenant_id
+            opportunity = await self._load(uow, caller, opportunity_id)
+            if opportunity.version != expected_version:
+                raise ConcurrencyConflict(opportunity_id, expected_version, opportunity.version)
+            books = await read_model.price_books(uow.connection, schema, tenant)
+            if price_book_id not in books:
+                raise InvalidValue("price_book_id", f"no price book {price_book_id}")
+            known = await read_model.products(uow.connection, schema, tenant)
+            opportunity.set_line_items(
+                items, books[price_book_id][0], {k: p for k, (p, _) in known.items()}
+            )
+            return await self._save(uow, caller, opportunity, expected_version)
+
+    async def issue_quote(
+        self,
+        caller: Caller,
+        opportunity_id: str,
+        expected_version: int,
+        tax_rate_percent: object,
+        valid_until: date,
+        notes: str | None,
+    ) -> QuoteIssued:
+        """The next numbered quote; numbering follows the opportunity's own version, so two
+        concurrent quotes cannot take the same number."""
+        async with self.store.unit_of_work() as uow:
+            opportunity = await self._load(uow, caller, opportunity_id)
+            if opportunity.version != expected_version:
+                raise ConcurrencyConflict(opportunity_id, expected_version, opportunity.version)
+            now = datetime.now(UTC)
+            quote = opportunity.quote(
+                self.new_id(), tax_rate_percent, valid_until, now.date(), notes
+            )
+            await self._save(uow, caller, opportunity, expected_version)
+            await read_model.save_quote(
+                uow.connection, self.store.schema, caller.tenant_id, quote, now
+            )
+            return quote
 
     async def open_opportunity(self, caller: Caller, details: dict[str, Any]) -> Written:
         async with self.store.unit_of_work() as uow:

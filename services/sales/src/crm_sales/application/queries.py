@@ -8,7 +8,14 @@ from crm_sales.adapters import read_model
 from crm_sales.adapters.read_model import ForecastLine, OpportunityFilter, OpportunityRow
 from crm_sales.domain.pipeline import Pipeline
 from crm_sales.domain.stage_history import StageSpell, stage_spells
-from crm_shared.contracts.sales import REGISTRY, OpportunityOpened, TeamDefined
+from crm_shared.contracts.sales import (
+    REGISTRY,
+    OpportunityOpened,
+    PriceBookDefined,
+    ProductDefined,
+    QuoteIssued,
+    TeamDefined,
+)
 from crm_shared.errors import NotFound
 from crm_shared.eventstore import EventStore
 
@@ -79,4 +86,28 @@ class SalesQueries:
         async with self.store.engine.connect() as connection:
             return await read_model.forecast(
                 connection, self.store.schema, tenant_id, closing_from, closing_to, as_of, by_team
+            )
+
+    async def products(self, tenant_id: str) -> list[ProductDefined]:
+        async with self.store.engine.connect() as connection:
+            found = await read_model.products(connection, self.store.schema, tenant_id)
+        return [product for _, (product, _) in sorted(found.items())]
+
+    async def price_books(self, tenant_id: str) -> list[PriceBookDefined]:
+        async with self.store.engine.connect() as connection:
+            found = await read_model.price_books(connection, self.store.schema, tenant_id)
+        return [book for _, (book, _) in sorted(found.items())]
+
+    async def quote(self, tenant_id: str, quote_id: str) -> tuple[QuoteIssued, datetime]:
+        async with self.store.engine.connect() as connection:
+            found = await read_model.quote(connection, self.store.schema, tenant_id, quote_id)
+        if found is None:
+            raise NotFound(f"no quote {quote_id}")
+        return found
+
+    async def quotes_of(self, tenant_id: str, opportunity_id: str) -> list[QuoteIssued]:
+        await self.opportunity(tenant_id, opportunity_id)
+        async with self.store.engine.connect() as connection:
+            return await read_model.quotes_of(
+                connection, self.store.schema, tenant_id, opportunity_id
             )

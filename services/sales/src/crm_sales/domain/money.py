@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pycountry
 
@@ -32,3 +32,39 @@ def amount(raw: object, field: str = "amount") -> Decimal:
     if -value.as_tuple().exponent > 4:  # type: ignore[operator]
         raise InvalidValue(field, "at most 4 decimal places")
     return value
+
+
+ZERO_DECIMAL = frozenset(
+    {
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "ISK",
+        "JPY",
+        "KMF",
+        "KRW",
+        "PYG",
+        "RWF",
+        "UGX",
+        "UYI",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    }
+)
+THREE_DECIMAL = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
+
+
+def minor_units(currency: str) -> int:
+    """Decimal places of the currency's minor unit (ISO 4217): 2 for most, 0 or 3 for some."""
+    if currency in ZERO_DECIMAL:
+        return 0
+    return 3 if currency in THREE_DECIMAL else 2
+
+
+def rounded(value: Decimal, currency: str) -> Decimal:
+    """Rounded half up to the currency's minor unit, as invoices are."""
+    return value.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_UP)

@@ -11,16 +11,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from crm_sales.domain.catalogue import priced_line_items
 from crm_sales.domain.errors import InvalidValue, OpportunityIsClosed
 from crm_sales.domain.money import amount, currency_code
 from crm_sales.domain.pipeline import Pipeline
+from crm_sales.domain.quote import issue_quote
 from crm_shared.contracts.sales import (
     FieldChange,
+    OpportunityLineItemsChanged,
     OpportunityLost,
     OpportunityOpened,
     OpportunityStageChanged,
     OpportunityUpdated,
     OpportunityWon,
+    PriceBookDefined,
+    ProductDefined,
+    QuoteIssued,
 )
 from crm_shared.events import EventContract
 
@@ -76,6 +82,10 @@ class Opportunity:
         unknown = sorted(set(changes) - set(UPDATABLE))
         if unknown:
             raise InvalidValue(unknown[0], "cannot be changed here")
+        if self.state.get("line_items") and "amount" in changes:
+            raise InvalidValue("amount", "the sum of the line items; change them instead")
+        if self.state.get("price_book_id") and "currency" in changes:
+            raise InvalidValue("currency", "the price book's; empty the line items first")
         proposed = _checked({**{k: self.state[k] for k in UPDATABLE}, **changes})
         diff = {
             name: FieldChange(old=self.state[name], new=value)
@@ -133,6 +143,56 @@ class Opportunity:
             )
         )
 
+    def set_line_items(
+        self,
+        items: list[dict[str, Any]],
+        book: PriceBookDefined,
+        products: dict[str, ProductDefined],
+    ) -> None:
+        """Products from a price book in the opportunity's currency; the amount becomes their
+        sum (an empty list keeps the book and sets the amount to 0)."""
+        self._check_open()
+        if book.currency != self.state["currency"]:
+            raise InvalidValue(
+                "price_book_id",
+                f"{book.price_book_id} is in {book.currency}, the opportunity in "
+                f"{self.state['currency']}",
+            )
+        lines = priced_line_items(items, book, products)
+        total = sum((line.total for line in lines), Decimal(0))
+        self._record(
+            OpportunityLineItemsChanged(
+                opportunity_id=self.opportunity_id,
+                price_book_id=book.price_book_id,
+                line_items=lines,
+                amount=total,
+            )
+        )
+
+    def quote(
+        self,
+        quote_id: str,
+        tax_rate_percent: object,
+        valid_until: date,
+        today: date,
+        notes: str | None,
+    ) -> QuoteIssued:
+        """Issue the next numbered quote from the current line items."""
+        self._check_open()
+        event = issue_quote(
+            quote_id,
+            self.opportunity_id,
+            self.state.get("quotes", 0) + 1,
+            self.state["currency"],
+            self.state.get("line_items", []),
+            tax_rate_percent,
+            valid_until,
+            today,
+            notes,
+        )
+        self._record(event)
+        return event
+
     def repoint_contact(self, merged_contact_id: str, survivor_id: str) -> None:
         """A contact was merged into another: refer to the survivor (closed ones too)."""
         if self.state.get("contact_id") != merged_contact_id:
@@ -155,9 +215,16 @@ class Opportunity:
     def _apply(self, event: EventContract) -> None:
         if isinstance(event, OpportunityOpened):
             self.state = event.model_dump(exclude={"opportunity_id"})
+            self.state.update(line_items=[], price_book_id=None, quotes=0)
         elif isinstance(event, OpportunityUpdated):
             for name, change in event.changes.items():
                 self.state[name] = _typed(name, change.new)
+        elif isinstance(event, OpportunityLineItemsChanged):
+            self.state["price_book_id"] = event.price_book_id
+            self.state["line_items"] = [line.model_dump(mode="json") for line in event.line_items]
+            self.state["amount"] = event.amount
+        elif isinstance(event, QuoteIssued):
+            self.state["quotes"] = self.state.get("quotes", 0) + 1
         elif isinstance(event, OpportunityStageChanged):
             self.state["stage_id"] = event.to_stage_id
             self.state["probability"] = event.probability

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import HTMLResponse
 
 from crm_sales.adapters.read_model import OpportunityFilter, OpportunityRow
 from crm_sales.application.handlers import SalesHandlers, Written
@@ -16,9 +17,11 @@ from crm_sales.domain.errors import InvalidValue
 from crm_sales.domain.opportunity import Opportunity
 from crm_sales.domain.periods import period_bounds
 from crm_sales.domain.pipeline import Pipeline
+from crm_sales.entrypoints.quote_document import quote_html, quote_pdf
 from crm_sales.entrypoints.schemas import (
     ForecastLineRead,
     ForecastRead,
+    LineItemsIn,
     LostIn,
     OpportunityIn,
     OpportunityPage,
@@ -26,6 +29,12 @@ from crm_sales.entrypoints.schemas import (
     OpportunityRead,
     PipelineIn,
     PipelineRead,
+    PriceBookIn,
+    PriceBookRead,
+    ProductIn,
+    ProductRead,
+    QuoteIn,
+    QuoteRead,
     StageIn,
     StageMove,
     StageSpellRead,
@@ -197,6 +206,50 @@ def opportunities_router(handlers: SalesHandlers, queries: SalesQueries) -> APIR
 
         return await change_then_read(who, opportunity_id, version, decide, response)
 
+    @router.put("/{opportunity_id}/line-items", response_model=OpportunityRead, responses=STALE)
+    async def set_line_items(
+        opportunity_id: str, body: LineItemsIn, who: Who, version: Expected, response: Response
+    ) -> OpportunityRead:
+        """Products from a price book in the opportunity's currency, with quantity, price
+        (the book's unless given) and discount; the amount becomes the sum of the lines."""
+        items = [item.model_dump(exclude_none=True) for item in body.line_items]
+        write = handlers.set_line_items(who, opportunity_id, version, body.price_book_id, items)
+        await stale_as_412(write)
+        row = await queries.opportunity(who.tenant_id, opportunity_id)
+        response.headers["ETag"] = etag(row.version)
+        return opportunity_body(row)
+
+    @router.post(
+        "/{opportunity_id}/quotes",
+        status_code=status.HTTP_201_CREATED,
+        response_model=QuoteRead,
+        responses=STALE,
+    )
+    async def issue_quote(
+        opportunity_id: str, body: QuoteIn, who: Who, version: Expected, response: Response
+    ) -> QuoteRead:
+        """The next numbered quote from the line items: subtotal, tax and total computed
+        exactly and rounded half up to the currency's minor unit."""
+        try:
+            quote = await handlers.issue_quote(
+                who, opportunity_id, version, body.tax_rate_percent, body.valid_until, body.notes
+            )
+        except ConcurrencyConflict as conflict:
+            raise PreconditionFailed(
+                conflict.detail,
+                expected_version=conflict.expected_version,
+                actual_version=conflict.actual_version,
+            ) from None
+        response.headers["Location"] = f"/quotes/{quote.quote_id}"
+        return QuoteRead.model_validate(quote.model_dump())
+
+    @router.get("/{opportunity_id}/quotes", response_model=list[QuoteRead])
+    async def quotes_of(opportunity_id: str, who: Who) -> list[QuoteRead]:
+        return [
+            QuoteRead.model_validate(q.model_dump())
+            for q in await queries.quotes_of(who.tenant_id, opportunity_id)
+        ]
+
     @router.get("/{opportunity_id}/stages", response_model=list[StageSpellRead])
     async def stage_history(opportunity_id: str, who: Who) -> list[StageSpellRead]:
         """Every stay in a stage: when it began, when it ended, how long it lasted."""
@@ -289,5 +342,68 @@ def forecast_router(queries: SalesQueries) -> APIRouter:
                 for t in totals.values()
             ],
         )
+
+    return router
+
+
+def catalogue_router(handlers: SalesHandlers, queries: SalesQueries) -> APIRouter:
+    router = APIRouter(tags=["products and price books"])
+
+    @router.put("/products/{product_id}", response_model=ProductRead)
+    async def define_product(product_id: str, body: ProductIn, who: Who) -> ProductRead:
+        await handlers.define_product(who, product_id, body.name, body.description, body.active)
+        [found] = [p for p in await queries.products(who.tenant_id) if p.product_id == product_id]
+        return ProductRead.model_validate(found.model_dump(exclude={"tenant_id"}))
+
+    @router.get("/products", response_model=list[ProductRead])
+    async def list_products(who: Who) -> list[ProductRead]:
+        return [
+            ProductRead.model_validate(p.model_dump(exclude={"tenant_id"}))
+            for p in await queries.products(who.tenant_id)
+        ]
+
+    @router.put("/price-books/{price_book_id}", response_model=PriceBookRead)
+    async def define_price_book(price_book_id: str, body: PriceBookIn, who: Who) -> PriceBookRead:
+        """A price book in one currency: a unit price per known product."""
+        entries = [entry.model_dump() for entry in body.entries]
+        await handlers.define_price_book(who, price_book_id, body.name, body.currency, entries)
+        [found] = [
+            b for b in await queries.price_books(who.tenant_id) if b.price_book_id == price_book_id
+        ]
+        return PriceBookRead.model_validate(found.model_dump(exclude={"tenant_id"}))
+
+    @router.get("/price-books", response_model=list[PriceBookRead])
+    async def list_price_books(who: Who) -> list[PriceBookRead]:
+        return [
+            PriceBookRead.model_validate(b.model_dump(exclude={"tenant_id"}))
+            for b in await queries.price_books(who.tenant_id)
+        ]
+
+    @router.get(
+        "/quotes/{quote_id}",
+        response_model=QuoteRead,
+        responses={
+            200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {}}}
+        },
+    )
+    async def get_quote(
+        quote_id: str,
+        who: Who,
+        format: Annotated[
+            Literal["json", "html", "pdf"], Query(description="json, html or pdf")
+        ] = "json",
+    ) -> Any:
+        """The quote as data, or as the document a customer receives (``?format=html|pdf``)."""
+        quote, issued_at = await queries.quote(who.tenant_id, quote_id)
+        name = f"quote-{quote.quote_number}-{quote.opportunity_id}"
+        if format == "html":
+            return HTMLResponse(quote_html(quote, issued_at))
+        if format == "pdf":
+            return Response(
+                quote_pdf(quote, issued_at),
+                media_type="application/pdf",
+                headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+            )
+        return QuoteRead.model_validate(quote.model_dump())
 
     return router

@@ -90,6 +90,84 @@ class LostIn(BaseModel):
     competitor: str | None = None
 
 
+class ProductIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str | None = None
+    active: bool = True
+
+
+class ProductRead(ProductIn):
+    product_id: str
+
+
+class PriceBookEntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str
+    unit_price: Decimal
+
+
+class PriceBookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    currency: str = Field(description="ISO 4217; a book keeps its currency")
+    entries: list[PriceBookEntryIn]
+
+
+class PriceBookRead(PriceBookIn):
+    price_book_id: str
+
+
+class LineItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal | None = Field(None, description="Default: the price book's")
+    discount_percent: Decimal = Decimal(0)
+
+
+class LineItemsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    price_book_id: str
+    line_items: list[LineItemIn]
+
+
+class LineItemRead(BaseModel):
+    product_id: str
+    name: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    total: Decimal
+
+
+class QuoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tax_rate_percent: Decimal = Field(description="e.g. 20 or 7.5")
+    valid_until: date
+    notes: str | None = None
+
+
+class QuoteRead(BaseModel):
+    quote_id: str
+    opportunity_id: str
+    quote_number: int
+    currency: str
+    line_items: list[LineItemRead]
+    subtotal: Decimal
+    tax_rate_percent: Decimal
+    tax: Decimal
+    total: Decimal
+    valid_until: date
+    notes: str | None
+
+
 class OpportunityRead(BaseModel):
     id: str
     version: int
@@ -107,6 +185,8 @@ class OpportunityRead(BaseModel):
     account_id: str | None
     close_reason: str | None
     competitor: str | None
+    price_book_id: str | None = None
+    line_items: list[LineItemRead] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 
