@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from crm_sales.application.handlers import SalesHandlers
+from crm_sales.application.leads import LeadHandlers
 from crm_sales.application.queries import SalesQueries
 from crm_sales.config import SalesSettings
 from crm_sales.entrypoints.api import (
@@ -23,14 +24,17 @@ from crm_sales.entrypoints.api import (
     teams_router,
 )
 from crm_sales.entrypoints.contact_events import CONSUMER_GROUP, apply_contact_event
+from crm_sales.entrypoints.leads_api import leads_router
 from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_broker
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app
+from crm_shared.privacy import KeyEncryptionKey
+from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
 from crm_shared.relay import OutboxRelay, RelayConfig
 from crm_shared.settings import PlatformSettings
 from crm_shared.telemetry import ConsumerMetrics, RelayMetrics
 
-MIGRATIONS = [Path(__file__).parent / "adapters" / "migrations" / "versions"]
+MIGRATIONS = [PRIVACY_MIGRATIONS, Path(__file__).parent / "adapters" / "migrations" / "versions"]
 TOPIC = "crm.sales.events"
 CONTACTS_TOPIC = "crm.contacts.events"
 
@@ -38,10 +42,20 @@ CONTACTS_TOPIC = "crm.contacts.events"
 def build_app(
     platform: PlatformSettings, settings: SalesSettings, engine: AsyncEngine | None = None
 ) -> FastAPI:
+    if settings.key_encryption_key is None:
+        raise ValueError(
+            "SALES_KEY_ENCRYPTION_KEY is not set: give the service a key-encryption key"
+            " (base64 of 32 random bytes, e.g. `openssl rand -base64 32`)"
+        )
+    keys = SubjectKeyStore(
+        settings.db_schema,
+        KeyEncryptionKey.from_base64(settings.key_encryption_key.get_secret_value()),
+    )
     engine = engine or create_async_engine(platform.async_database_url, pool_size=20)
     registry = CollectorRegistry()
     store = EventStore(engine, settings.db_schema)
     handlers = SalesHandlers(store)
+    lead_handlers = LeadHandlers(store, keys, settings.default_region)
     queries = SalesQueries(store)
 
     async def database_ready() -> None:
@@ -104,4 +118,5 @@ def build_app(
     app.include_router(opportunities_router(handlers, queries))
     app.include_router(forecast_router(queries))
     app.include_router(catalogue_router(handlers, queries))
+    app.include_router(leads_router(lead_handlers, store))
     return app

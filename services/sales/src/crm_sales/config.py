@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,4 +23,12 @@ class SalesSettings(BaseSettings):
         True,
         description="Consume crm.contacts.events in this process (merges re-point"
         " opportunities to the surviving contact).",
+    )
+    default_region: str | None = Field(
+        None, description="ISO 3166 country for leads' phone numbers given without +country code."
+    )
+    key_encryption_key: SecretStr | None = Field(
+        None,
+        description="Base64 of 32 random bytes (`openssl rand -base64 32`): wraps the data key"
+        " of every lead's person. Required; keep it in a secret store.",
     )

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_sales.bootstrap import MIGRATIONS, build_app
@@ -40,7 +43,12 @@ async def api(
         DATABASE_URL=database_url,
         KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,  # type: ignore[call-arg]
     )
-    settings = SalesSettings(db_schema=sales_schema, run_relay=False, run_consumer=False)
+    settings = SalesSettings(
+        db_schema=sales_schema,
+        run_relay=False,
+        run_consumer=False,
+        key_encryption_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+    )
     app = build_app(platform, settings, engine)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://sales"

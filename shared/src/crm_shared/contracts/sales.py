@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field
 
 from crm_shared.events import ContractModel, EventContract, EventRegistry
+from crm_shared.privacy.sealing import Sealed
 
 ForecastCategory = Literal["pipeline", "best_case", "commit"]
 Money = Annotated[Decimal, Field(max_digits=20, decimal_places=4)]
@@ -187,6 +188,105 @@ class QuoteIssued(EventContract):
     notes: str | None = None
 
 
+LEAD_PERSONAL_FIELDS = ("first_name", "last_name", "email", "phone", "notes")
+"""What identifies the person behind a lead: only ever sealed in events."""
+
+
+class LeadPersonalData(ContractModel):
+    """What ``LeadCaptured.personal`` opens to (with the lead's key)."""
+
+    first_name: str | None = None
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    """E.164."""
+    notes: str | None = None
+
+
+class LeadCaptured(EventContract):
+    """A new lead, from the API or a public web form; personal data sealed."""
+
+    event_type: ClassVar[str] = "crm.sales.lead.captured"
+    schema_version: ClassVar[int] = 1
+
+    lead_id: str
+    personal: Sealed
+    company: str | None = None
+    country: str | None = None
+    """ISO 3166-1 alpha-2."""
+    region: str | None = None
+    source: str
+    """api, web_form:<form id>, import..."""
+
+
+class LeadAssigned(EventContract):
+    event_type: ClassVar[str] = "crm.sales.lead.assigned"
+    schema_version: ClassVar[int] = 1
+
+    lead_id: str
+    owner_id: str
+    team_id: str | None = None
+    rule: str
+    """Which rule chose the owner: territory:<country or region>, round_robin:<team>, manual."""
+
+
+class LeadQualified(EventContract):
+    """Budget, authority, need and timing as learnt; notes sealed (they may name people)."""
+
+    event_type: ClassVar[str] = "crm.sales.lead.qualified"
+    schema_version: ClassVar[int] = 1
+
+    lead_id: str
+    budget: Money | None = None
+    budget_currency: str | None = None
+    authority: bool
+    need: str
+    timing: date | None = None
+    """When the buyer means to decide."""
+    personal_notes: Sealed | None = None
+
+
+DisqualificationReason = Literal[
+    "no_budget", "no_need", "no_authority", "bad_timing", "competitor", "spam", "duplicate", "other"
+]
+
+
+class LeadDisqualified(EventContract):
+    event_type: ClassVar[str] = "crm.sales.lead.disqualified"
+    schema_version: ClassVar[int] = 1
+
+    lead_id: str
+    reason: DisqualificationReason
+    explanation: str | None = None
+
+
+class LeadErased(EventContract):
+    """The lead's personal data is erased: its key is destroyed."""
+
+    event_type: ClassVar[str] = "crm.sales.lead.erased"
+    schema_version: ClassVar[int] = 1
+
+    lead_id: str
+
+
+class AssignmentRule(ContractModel):
+    country: str | None = None
+    region: str | None = None
+    team_id: str | None = None
+    owner_id: str | None = None
+
+
+class LeadRoutingDefined(EventContract):
+    """A tenant's lead routing: territory rules in order, then round robin in a default team."""
+
+    event_type: ClassVar[str] = "crm.sales.lead_routing.defined"
+    schema_version: ClassVar[int] = 1
+
+    tenant_id: str
+    rules: list[AssignmentRule]
+    default_team_id: str | None = None
+
+
 REGISTRY = EventRegistry(
     [
         PipelineDefined,
@@ -200,5 +300,11 @@ REGISTRY = EventRegistry(
         PriceBookDefined,
         OpportunityLineItemsChanged,
         QuoteIssued,
+        LeadCaptured,
+        LeadAssigned,
+        LeadQualified,
+        LeadDisqualified,
+        LeadErased,
+        LeadRoutingDefined,
     ]
 )

@@ -26,7 +26,7 @@ class ServiceSpec:
 
 SERVICES = (
     ServiceSpec("contacts", "crm-contacts", "CONTACTS_HTTP_PORT", ("CONTACTS_KEY_ENCRYPTION_KEY",)),
-    ServiceSpec("sales", "crm-sales", "SALES_HTTP_PORT"),
+    ServiceSpec("sales", "crm-sales", "SALES_HTTP_PORT", ("SALES_KEY_ENCRYPTION_KEY",)),
 )
 
 

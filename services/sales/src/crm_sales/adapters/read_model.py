@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_sales.domain.opportunity import Opportunity
 from crm_sales.domain.pipeline import Pipeline
+from crm_shared import pagination
 from crm_shared.contracts.sales import (
     PipelineStage,
     PriceBookDefined,
@@ -376,13 +376,10 @@ async def opportunity_ids_of_contact(
 
 
 def encode_cursor(row: OpportunityRow) -> str:
-    raw = json.dumps([row.updated_at.isoformat(), row.opportunity_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
+    return pagination.encode_cursor(row.updated_at, row.opportunity_id)
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    updated_at, opportunity_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    return datetime.fromisoformat(updated_at), str(opportunity_id)
+decode_cursor = pagination.decode_cursor
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ class SalesHandlers:
         async with self.store.unit_of_work() as uow:
             stream = team_stream(caller.tenant_id, team_id)
             history = await uow.read_stream(stream)
-            current = _decoded(history[-1]) if history else None
+            current = decoded(history[-1]) if history else None
             event = define_team(
                 caller.tenant_id,
                 team_id,
@@ -261,7 +261,7 @@ class SalesHandlers:
             or history[0].event_type != OpportunityOpened.event_type
         ):
             raise NotFound(f"no opportunity {opportunity_id}")
-        return Opportunity.from_history(opportunity_id, [_decoded(e) for e in history])
+        return Opportunity.from_history(opportunity_id, [decoded(e) for e in history])
 
     async def _save(
         self,
@@ -303,21 +303,9 @@ class SalesHandlers:
         at: datetime | None = None,
         causation_id: str | None = None,
     ) -> None:
-        metadata = caller.event_metadata(causation_id)
-        new_events = []
-        for event in events:
-            event_type, version, data = REGISTRY.encode(event)
-            new_events.append(
-                NewEvent(
-                    event_type=event_type,
-                    schema_version=version,
-                    data=data,
-                    partition_key=partition_key,
-                    subject=stream_id,
-                    occurred_at=at or datetime.now(UTC),
-                )
-            )
-        await uow.append(stream_id, expected_version, new_events, metadata)
+        await append(
+            uow, caller, stream_id, expected_version, events, partition_key, at, causation_id
+        )
 
 
 async def load_pipeline(
@@ -327,10 +315,37 @@ async def load_pipeline(
     history = await uow.read_stream(pipeline_stream(tenant_id, pipeline_id))
     if not history:
         return None, 0
-    last = _decoded(history[-1])
+    last = decoded(history[-1])
     assert isinstance(last, PipelineDefined)
     return Pipeline.from_event(last), len(history)
 
 
-def _decoded(event: Any) -> EventContract:
+async def append(
+    uow: UnitOfWork,
+    caller: Caller,
+    stream_id: str,
+    expected_version: int,
+    events: list[EventContract],
+    partition_key: str,
+    at: datetime | None = None,
+    causation_id: str | None = None,
+) -> None:
+    """Encode the events with the sales registry and append them as the caller's."""
+    new_events = []
+    for event in events:
+        event_type, version, data = REGISTRY.encode(event)
+        new_events.append(
+            NewEvent(
+                event_type=event_type,
+                schema_version=version,
+                data=data,
+                partition_key=partition_key,
+                subject=stream_id,
+                occurred_at=at or datetime.now(UTC),
+            )
+        )
+    await uow.append(stream_id, expected_version, new_events, caller.event_metadata(causation_id))
+
+
+def decoded(event: Any) -> EventContract:
     return REGISTRY.decode_data(event.event_type, event.schema_version, event.data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crm_shared.errors import InvalidValue, PlatformError
 
-__all__ = ["InvalidValue", "OpportunityIsClosed", "StageInUse"]
+__all__ = ["InvalidValue", "LeadIsClosed", "OpportunityIsClosed", "StageInUse"]
 
 
 class OpportunityIsClosed(PlatformError):
@@ -17,3 +17,10 @@ class OpportunityIsClosed(PlatformError):
 class StageInUse(PlatformError):
     status_code = 409
     code = "stage_in_use"
+
+
+class LeadIsClosed(PlatformError):
+    """A disqualified or erased lead accepts no change."""
+
+    status_code = 409
+    code = "lead_closed"

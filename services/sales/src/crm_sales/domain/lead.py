@@ -1,0 +1,188 @@
+"""The lead aggregate: captured, assigned, qualified (budget, authority, need, timing) or
+disqualified with a reason, and erasable.
+
+Its personal fields are sealed in its events with the lead's own cipher; once the key is
+destroyed they replay as empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, get_args
+
+from crm_sales.domain.errors import InvalidValue, LeadIsClosed
+from crm_sales.domain.money import amount, currency_code
+from crm_shared.contracts.sales import (
+    DisqualificationReason,
+    LeadAssigned,
+    LeadCaptured,
+    LeadDisqualified,
+    LeadErased,
+    LeadQualified,
+)
+from crm_shared.events import EventContract
+from crm_shared.privacy import SubjectCipher
+from crm_shared.values import normalise_country, normalise_email, normalise_phone
+
+ERASED: dict[str, Any] = {
+    "first_name": None,
+    "last_name": None,
+    "email": None,
+    "phone": None,
+    "notes": None,
+}
+
+
+@dataclass
+class Lead:
+    lead_id: str
+    cipher: SubjectCipher
+    version: int = 0
+    state: dict[str, Any] = field(default_factory=dict)
+    status: str = "new"
+    """new, assigned, qualified, disqualified."""
+    erased: bool = False
+    pending: list[EventContract] = field(default_factory=list)
+
+    @classmethod
+    def from_history(
+        cls, lead_id: str, history: list[EventContract], cipher: SubjectCipher
+    ) -> Lead:
+        lead = cls(lead_id, cipher)
+        for event in history:
+            lead._apply(event)
+            lead.version += 1
+        return lead
+
+    @classmethod
+    def capture(
+        cls,
+        lead_id: str,
+        details: dict[str, Any],
+        source: str,
+        cipher: SubjectCipher,
+        default_region: str | None = None,
+    ) -> Lead:
+        last_name = str(details.get("last_name") or "").strip()
+        if not last_name:
+            raise InvalidValue("last_name", "must not be empty")
+        email = details.get("email")
+        phone = details.get("phone")
+        if not email and not phone:
+            raise InvalidValue("email", "give an email or a phone number to reach the lead")
+        personal = {
+            "first_name": str(details.get("first_name") or "").strip() or None,
+            "last_name": last_name,
+            "email": normalise_email(str(email)) if email else None,
+            "phone": normalise_phone(str(phone), default_region) if phone else None,
+            "notes": str(details.get("notes") or "").strip() or None,
+        }
+        country = details.get("country")
+        lead = cls(lead_id, cipher)
+        lead._record(
+            LeadCaptured(
+                lead_id=lead_id,
+                personal=cipher.seal(personal),
+                company=str(details.get("company") or "").strip() or None,
+                country=normalise_country(str(country)) if country else None,
+                region=str(details.get("region") or "").strip() or None,
+                source=source,
+            )
+        )
+        return lead
+
+    def assign(self, owner_id: str, team_id: str | None, rule: str) -> None:
+        self._check_open()
+        if not owner_id.strip():
+            raise InvalidValue("owner_id", "must not be empty")
+        if self.state.get("owner_id") == owner_id:
+            return
+        self._record(
+            LeadAssigned(lead_id=self.lead_id, owner_id=owner_id, team_id=team_id, rule=rule)
+        )
+
+    def qualify(self, answers: dict[str, Any]) -> None:
+        self._check_open()
+        need = str(answers.get("need") or "").strip()
+        if not need:
+            raise InvalidValue("need", "say what the buyer needs")
+        budget = answers.get("budget")
+        currency = answers.get("budget_currency")
+        if (budget is None) != (currency is None):
+            raise InvalidValue("budget_currency", "a budget comes with its currency")
+        timing = answers.get("timing")
+        if timing is not None and not isinstance(timing, date):
+            try:
+                timing = date.fromisoformat(str(timing))
+            except ValueError:
+                raise InvalidValue("timing", "a date, YYYY-MM-DD") from None
+        notes = str(answers.get("notes") or "").strip() or None
+        self._record(
+            LeadQualified(
+                lead_id=self.lead_id,
+                budget=amount(budget, "budget") if budget is not None else None,
+                budget_currency=currency_code(str(currency), "budget_currency")
+                if currency
+                else None,
+                authority=bool(answers.get("authority")),
+                need=need,
+                timing=timing,
+                personal_notes=self.cipher.seal({"notes": notes}) if notes else None,
+            )
+        )
+
+    def disqualify(self, reason: str, explanation: str | None) -> None:
+        self._check_open()
+        if reason not in get_args(DisqualificationReason):
+            reasons = ", ".join(get_args(DisqualificationReason))
+            raise InvalidValue("reason", f"one of {reasons}")
+        self._record(
+            LeadDisqualified(
+                lead_id=self.lead_id,
+                reason=reason,
+                explanation=(explanation or "").strip() or None,
+            )
+        )
+
+    def erase(self) -> bool:
+        """Record the erasure (the caller destroys the key); False when already erased."""
+        if self.erased:
+            return False
+        self._record(LeadErased(lead_id=self.lead_id))
+        return True
+
+    def _check_open(self) -> None:
+        if self.erased or self.status == "disqualified":
+            raise LeadIsClosed(f"lead {self.lead_id} is {'erased' if self.erased else self.status}")
+
+    def _record(self, event: EventContract) -> None:
+        self._apply(event)
+        self.pending.append(event)
+
+    def _apply(self, event: EventContract) -> None:
+        if isinstance(event, LeadCaptured):
+            self.state = event.model_dump(mode="json", exclude={"lead_id", "personal"})
+            self.state.update(self.cipher.open(event.personal) or ERASED)
+        elif isinstance(event, LeadAssigned):
+            self.state.update(owner_id=event.owner_id, team_id=event.team_id)
+            self.status = "assigned" if self.status == "new" else self.status
+        elif isinstance(event, LeadQualified):
+            self.status = "qualified"
+            self.state["qualification"] = event.model_dump(
+                mode="json", exclude={"lead_id", "personal_notes"}
+            )
+            if event.personal_notes is not None:
+                opened = self.cipher.open(event.personal_notes)
+                self.state["qualification"]["notes"] = (opened or {}).get("notes")
+        elif isinstance(event, LeadDisqualified):
+            self.status = "disqualified"
+            self.state["disqualification"] = {
+                "reason": event.reason,
+                "explanation": event.explanation,
+            }
+        elif isinstance(event, LeadErased):
+            self.erased = True
+            self.state.update(ERASED)
+            if "qualification" in self.state:
+                self.state["qualification"]["notes"] = None
