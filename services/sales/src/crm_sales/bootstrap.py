@@ -12,10 +12,12 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from crm_sales.application.activities import ActivityHandlers, run_scheduler
 from crm_sales.application.handlers import SalesHandlers
 from crm_sales.application.leads import LeadHandlers
 from crm_sales.application.queries import SalesQueries
 from crm_sales.config import SalesSettings
+from crm_sales.entrypoints.activities_api import activities_router
 from crm_sales.entrypoints.api import (
     catalogue_router,
     forecast_router,
@@ -56,6 +58,7 @@ def build_app(
     store = EventStore(engine, settings.db_schema)
     handlers = SalesHandlers(store)
     lead_handlers = LeadHandlers(store, keys, settings.default_region)
+    activity_handlers = ActivityHandlers(store, keys)
     queries = SalesQueries(store)
 
     async def database_ready() -> None:
@@ -93,7 +96,7 @@ def build_app(
                         settings.db_schema,
                         platform.kafka_bootstrap_servers,
                     ),
-                    apply_contact_event(store, handlers),
+                    apply_contact_event(store, handlers, activity_handlers),
                     ConsumerMetrics(registry, group=CONSUMER_GROUP),
                 )
                 broker = consumer_broker(
@@ -102,6 +105,12 @@ def build_app(
                 await broker.start()
                 running.push_async_callback(consumer.close)
                 running.push_async_callback(broker.stop)
+            if settings.run_scheduler:
+                ticking = asyncio.create_task(
+                    run_scheduler(activity_handlers, settings.scheduler_interval_s, stop)
+                )
+                running.push_async_callback(asyncio.wait_for, ticking, 30)
+                running.callback(stop.set)
             yield
         await engine.dispose()
 
@@ -119,4 +128,5 @@ def build_app(
     app.include_router(forecast_router(queries))
     app.include_router(catalogue_router(handlers, queries))
     app.include_router(leads_router(lead_handlers, store))
+    app.include_router(activities_router(activity_handlers, store))
     return app

@@ -32,3 +32,10 @@ class SalesSettings(BaseSettings):
         description="Base64 of 32 random bytes (`openssl rand -base64 32`): wraps the data key"
         " of every lead's person. Required; keep it in a secret store.",
     )
+    run_scheduler: bool = Field(
+        True,
+        description="Mark task reminders and overdue tasks in this process (replicas take turns).",
+    )
+    scheduler_interval_s: float = Field(
+        5.0, gt=0, description="Seconds between two looks for due reminders and overdue tasks."
+    )

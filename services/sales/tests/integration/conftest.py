@@ -36,8 +36,17 @@ async def sales_schema(database_url: str, unique_name: str) -> str:
 
 
 @pytest.fixture
+def key_encryption_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+@pytest.fixture
 async def api(
-    engine: AsyncEngine, sales_schema: str, database_url: str, kafka_bootstrap: str
+    engine: AsyncEngine,
+    sales_schema: str,
+    database_url: str,
+    kafka_bootstrap: str,
+    key_encryption_key: str,
 ) -> AsyncIterator[httpx.AsyncClient]:
     platform = PlatformSettings(
         DATABASE_URL=database_url,
@@ -47,7 +56,8 @@ async def api(
         db_schema=sales_schema,
         run_relay=False,
         run_consumer=False,
-        key_encryption_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+        key_encryption_key=SecretStr(key_encryption_key),
+        run_scheduler=False,
     )
     app = build_app(platform, settings, engine)
     async with httpx.AsyncClient(

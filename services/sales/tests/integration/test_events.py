@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_devstack.subscriber import records_keyed, subscribe_from_now, subscribe_from_start
+from crm_sales.application.activities import ActivityHandlers
 from crm_sales.application.handlers import SalesHandlers
 from crm_sales.bootstrap import CONTACTS_TOPIC, TOPIC
 from crm_sales.entrypoints.contact_events import apply_contact_event
@@ -21,6 +22,8 @@ from crm_shared.contracts.contacts import ContactMerged
 from crm_shared.contracts.sales import REGISTRY, OpportunityStageChanged
 from crm_shared.events import EventEnvelope, dataschema_for, from_kafka_record, to_kafka_record
 from crm_shared.eventstore import EventStore
+from crm_shared.privacy import KeyEncryptionKey
+from crm_shared.privacy.keystore import SubjectKeyStore
 from crm_shared.relay import OutboxRelay, RelayConfig
 
 from .conftest import ADA
@@ -79,7 +82,11 @@ def merge_event(tenant: str, survivor: str, merged: str) -> EventEnvelope:
 
 
 async def consumed(
-    engine: AsyncEngine, schema: str, bootstrap: str, envelopes: list[EventEnvelope]
+    engine: AsyncEngine,
+    schema: str,
+    bootstrap: str,
+    kek: str,
+    envelopes: list[EventEnvelope],
 ) -> None:
     """Deliver the envelopes through Kafka to the sales consumer, as the service would."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
@@ -93,10 +100,11 @@ async def consumed(
     finally:
         await producer.stop()
     store = EventStore(engine, schema)
+    keys = SubjectKeyStore(schema, KeyEncryptionKey.from_base64(kek))
     consumer = IdempotentConsumer(
         engine,
         ConsumerConfig("unused", [CONTACTS_TOPIC], schema, bootstrap),
-        apply_contact_event(store, SalesHandlers(store)),
+        apply_contact_event(store, SalesHandlers(store), ActivityHandlers(store, keys)),
     )
     try:
         records: list[Any] = []
@@ -113,7 +121,11 @@ async def consumed(
 
 
 async def test_a_contact_merge_re_points_the_merged_contacts_opportunities(
-    api: httpx.AsyncClient, engine: AsyncEngine, sales_schema: str, kafka_bootstrap: str
+    api: httpx.AsyncClient,
+    engine: AsyncEngine,
+    sales_schema: str,
+    kafka_bootstrap: str,
+    key_encryption_key: str,
 ) -> None:
     merged, survivor = f"c-{uuid.uuid4()}", f"c-{uuid.uuid4()}"
     open_deal = await opened(api, contact_id=merged)
@@ -124,7 +136,11 @@ async def test_a_contact_merge_re_points_the_merged_contacts_opportunities(
     other = await opened(api, contact_id="c-someone-else")
 
     await consumed(
-        engine, sales_schema, kafka_bootstrap, [merge_event("tenant-a", survivor, merged)]
+        engine,
+        sales_schema,
+        kafka_bootstrap,
+        key_encryption_key,
+        [merge_event("tenant-a", survivor, merged)],
     )
 
     for deal, expected in (

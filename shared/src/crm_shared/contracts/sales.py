@@ -6,7 +6,7 @@ customer, by the tenant. Money is a decimal string (never a float) with its ISO 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -287,6 +287,110 @@ class LeadRoutingDefined(EventContract):
     default_team_id: str | None = None
 
 
+class RelatedTo(ContractModel):
+    """What an activity concerns: at least one of these."""
+
+    contact_id: str | None = None
+    account_id: str | None = None
+    lead_id: str | None = None
+    opportunity_id: str | None = None
+
+
+class ActivityPersonalData(ContractModel):
+    """What ``personal`` of an activity event opens to: its words may name people."""
+
+    subject: str
+    notes: str | None = None
+    location: str | None = None
+
+
+class TaskCreated(EventContract):
+    event_type: ClassVar[str] = "crm.sales.task.created"
+    schema_version: ClassVar[int] = 1
+
+    activity_id: str
+    owner_id: str
+    related: RelatedTo
+    due_at: datetime
+    reminder_at: datetime | None = None
+    personal: Sealed
+
+
+class TaskCompleted(EventContract):
+    event_type: ClassVar[str] = "crm.sales.task.completed"
+    schema_version: ClassVar[int] = 1
+
+    activity_id: str
+
+
+class TaskBecameOverdue(EventContract):
+    """An open task passed its due time (emitted once, by the service's scheduler)."""
+
+    event_type: ClassVar[str] = "crm.sales.task.became_overdue"
+    schema_version: ClassVar[int] = 1
+
+    activity_id: str
+    owner_id: str
+    due_at: datetime
+
+
+class TaskReminderDue(EventContract):
+    """Time to remind the task's owner (emitted once, by the service's scheduler)."""
+
+    event_type: ClassVar[str] = "crm.sales.task.reminder_due"
+    schema_version: ClassVar[int] = 1
+
+    activity_id: str
+    owner_id: str
+    due_at: datetime
+
+
+class CallLogged(EventContract):
+    event_type: ClassVar[str] = "crm.sales.call.logged"
+    schema_version: ClassVar[int] = 1
+
+    activity_id: str
+    owner_id: str
+    related: RelatedTo
+    at: datetime
+    duration_minutes: int = Field(ge=0)
+    direction: Literal["inbound", "outbound"]
+    outcome: Literal["connected", "voicemail", "no_answer", "busy", "wrong_number"]
+    personal: Sealed
+
+
+class MeetingScheduled(EventContract):
+    event_type: ClassVar[str] = "crm.sales.meeting.scheduled"
+    schema_version: ClassVar[int] = 1
+
+    activity_id: str
+    owner_id: str
+    attendees: list[str]
+    """User ids taking part, the owner included."""
+    related: RelatedTo
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    """IANA zone the meeting was planned in, e.g. Europe/Paris."""
+    personal: Sealed
+
+
+class MeetingCancelled(EventContract):
+    event_type: ClassVar[str] = "crm.sales.meeting.cancelled"
+    schema_version: ClassVar[int] = 1
+
+    activity_id: str
+
+
+class ActivityErased(EventContract):
+    """The activity's words are erased (its contact or lead was): its key is destroyed."""
+
+    event_type: ClassVar[str] = "crm.sales.activity.erased"
+    schema_version: ClassVar[int] = 1
+
+    activity_id: str
+
+
 REGISTRY = EventRegistry(
     [
         PipelineDefined,
@@ -306,5 +410,13 @@ REGISTRY = EventRegistry(
         LeadDisqualified,
         LeadErased,
         LeadRoutingDefined,
+        TaskCreated,
+        TaskCompleted,
+        TaskBecameOverdue,
+        TaskReminderDue,
+        CallLogged,
+        MeetingScheduled,
+        MeetingCancelled,
+        ActivityErased,
     ]
 )

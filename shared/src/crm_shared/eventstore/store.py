@@ -103,6 +103,7 @@ class EventStore:
         it neither begins nor commits. The transaction gets its id now, before any event
         position is drawn, as the relay's gap rule requires.
         """
+        await connection.execution_options(schema_translate_map=schema_map(self.schema))
         await connection.execute(text("SELECT pg_current_xact_id()"))
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None, "the connection was invalidated"

@@ -1,18 +1,20 @@
 """What the sales service does with the contacts service's events.
 
-A merge re-points the merged contact's opportunities to the survivor. Sales keeps no personal
-data of contacts (ids only), so an erasure asks nothing of it; other event types are ignored.
+A merge re-points the merged contact's opportunities to the survivor. An erasure erases the
+words of every activity about the erased contacts (their keys are destroyed); opportunities
+hold only the contact's id. Other event types are ignored.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm_sales.application.activities import ActivityHandlers
 from crm_sales.application.handlers import SalesHandlers
 from crm_shared.caller import Caller
 from crm_shared.consumer import ApplyEvent
 from crm_shared.contracts.contacts import REGISTRY as CONTACTS
-from crm_shared.contracts.contacts import ContactMerged
+from crm_shared.contracts.contacts import ContactErased, ContactMerged
 from crm_shared.events import EventEnvelope
 from crm_shared.eventstore import EventStore
 
@@ -20,16 +22,22 @@ CONSUMER_GROUP = "crm-sales.contacts"
 ACTOR = "crm-sales"
 
 
-def apply_contact_event(store: EventStore, handlers: SalesHandlers) -> ApplyEvent:
+def apply_contact_event(
+    store: EventStore, handlers: SalesHandlers, activities: ActivityHandlers
+) -> ApplyEvent:
     async def apply(connection: AsyncConnection, envelope: EventEnvelope) -> None:
-        if envelope.type != ContactMerged.event_type:
+        if envelope.type not in (ContactMerged.event_type, ContactErased.event_type):
             return
         event = CONTACTS.decode(envelope)
-        assert isinstance(event, ContactMerged)
         caller = Caller(envelope.tenantid, ACTOR, envelope.correlationid or envelope.id)
         async with store.joined(connection) as uow:
-            await handlers.repoint_contact(
-                uow, caller, event.merged_contact_id, event.contact_id, causation_id=envelope.id
-            )
+            if isinstance(event, ContactMerged):
+                await handlers.repoint_contact(
+                    uow, caller, event.merged_contact_id, event.contact_id, envelope.id
+                )
+            elif isinstance(event, ContactErased):
+                await activities.erase_about_contacts(
+                    uow, caller, event.erased_contact_ids, envelope.id
+                )
 
     return apply
