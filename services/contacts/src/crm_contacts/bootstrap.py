@@ -12,9 +12,11 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from crm_contacts.application.accounts import AccountHandlers
 from crm_contacts.application.handlers import ContactHandlers
 from crm_contacts.application.queries import ContactQueries
 from crm_contacts.config import ContactsSettings
+from crm_contacts.entrypoints.accounts_api import accounts_router
 from crm_contacts.entrypoints.api import contacts_router, custom_fields_router, privacy_router
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app
@@ -84,9 +86,11 @@ def build_app(
         description="People, their channels, lifecycle and full history, as events.",
         lifespan=lifespan,
     )
-    handlers = ContactHandlers(store, keys, settings.default_region)
+    account_handlers = AccountHandlers(store)
+    handlers = ContactHandlers(store, keys, settings.default_region, accounts=account_handlers)
     queries = ContactQueries(store, keys)
     app.include_router(custom_fields_router(handlers, queries))
     app.include_router(contacts_router(handlers, queries))
     app.include_router(privacy_router(queries))
+    app.include_router(accounts_router(account_handlers, store))
     return app

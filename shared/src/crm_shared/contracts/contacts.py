@@ -246,6 +246,63 @@ class ContactErased(EventContract):
     reason: ErasureReason = "data_subject_request"
 
 
+class AccountCreated(EventContract):
+    """An organisation (an account). Keyed by the account id; organisations' data is not
+    personal, so nothing is sealed."""
+
+    event_type: ClassVar[str] = "crm.contacts.account.created"
+    schema_version: ClassVar[int] = 1
+
+    account_id: str
+    name: str
+    domain: str | None = None
+    """The organisation's web domain, lower-cased host: example.com."""
+    industry: str | None = None
+    owner_id: str | None = None
+    tags: list[str] = []
+    addresses: list[PostalAddress] = []
+    parent_account_id: str | None = None
+
+
+class AccountUpdated(EventContract):
+    """Only the fields that changed, each with its old and new value."""
+
+    event_type: ClassVar[str] = "crm.contacts.account.updated"
+    schema_version: ClassVar[int] = 1
+
+    account_id: str
+    changes: dict[str, FieldChange]
+
+
+class AccountArchived(EventContract):
+    event_type: ClassVar[str] = "crm.contacts.account.archived"
+    schema_version: ClassVar[int] = 1
+
+    account_id: str
+    reason: str | None = None
+
+
+class AccountContactLinked(EventContract):
+    """A person works at the organisation, in a role (linked again: the role changed)."""
+
+    event_type: ClassVar[str] = "crm.contacts.account.contact_linked"
+    schema_version: ClassVar[int] = 1
+
+    account_id: str
+    contact_id: str
+    role: str | None = None
+    primary: bool = False
+    """The organisation's main contact."""
+
+
+class AccountContactUnlinked(EventContract):
+    event_type: ClassVar[str] = "crm.contacts.account.contact_unlinked"
+    schema_version: ClassVar[int] = 1
+
+    account_id: str
+    contact_id: str
+
+
 def _seal_created_v1(data: dict[str, Any]) -> dict[str, Any]:
     personal = {name: data.pop(name) for name in PERSONAL_FIELDS if name in data}
     return {**data, "personal": in_the_clear(data["contact_id"], personal).model_dump()}
@@ -272,6 +329,11 @@ REGISTRY = EventRegistry(
         ContactMergedInto,
         ContactErased,
         CustomFieldDefined,
+        AccountCreated,
+        AccountUpdated,
+        AccountArchived,
+        AccountContactLinked,
+        AccountContactUnlinked,
     ],
     upcasters={
         ContactCreatedV1: _seal_created_v1,

@@ -7,12 +7,14 @@ the ``X-Tenant-Id`` and ``X-Actor-Id`` headers, which every request must carry.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Header
 
 from crm_shared.caller import Caller
-from crm_shared.errors import PlatformError
+from crm_shared.errors import ConcurrencyConflict, PlatformError
 
 __all__ = [
     "Caller",
@@ -55,6 +57,20 @@ def expected_version(if_match: Annotated[str | None, Header()] = None) -> int:
 def optional_expected_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
     """``If-Match`` when the client sent one (creating needs none, changing does)."""
     return None if if_match is None else expected_version(if_match)
+
+
+@contextmanager
+def stale_as_412() -> Iterator[None]:
+    """A write that expected a version the stream no longer has answers 412 (with both
+    versions), as HTTP says of a stale ``If-Match``."""
+    try:
+        yield
+    except ConcurrencyConflict as conflict:
+        raise PreconditionFailed(
+            conflict.detail,
+            expected_version=conflict.expected_version,
+            actual_version=conflict.actual_version,
+        ) from None
 
 
 def etag(version: int) -> str:

@@ -110,8 +110,10 @@ async def duplicate_candidates(
     emails: list[str],
     phones: list[str],
     last_name: str,
+    accounts: list[str] | None = None,
 ) -> list[ContactRow]:
-    """Active contacts sharing an email or phone, or the last name (case-insensitive)."""
+    """Active contacts sharing an email or phone, the last name (case-insensitive), or one of
+    ``accounts`` (organisations they work at)."""
     # Two indexed look-ups (last name; identifiers), never a scan of the tenant's contacts.
     result = await connection.execute(
         sql(
@@ -124,9 +126,18 @@ async def duplicate_candidates(
             " WHERE tenant_id = :tenant AND kind = 'email' AND value = ANY(:emails)"
             " UNION"
             f' SELECT contact_id FROM "{schema}".contact_identifiers'
-            " WHERE tenant_id = :tenant AND kind = 'phone' AND value = ANY(:phones)) LIMIT 200"
+            " WHERE tenant_id = :tenant AND kind = 'phone' AND value = ANY(:phones)"
+            " UNION"
+            f' SELECT contact_id FROM "{schema}".account_contacts'
+            " WHERE tenant_id = :tenant AND account_id = ANY(:accounts)) LIMIT 200"
         ),
-        {"tenant": tenant_id, "last": last_name, "emails": emails, "phones": phones},
+        {
+            "tenant": tenant_id,
+            "last": last_name,
+            "emails": emails,
+            "phones": phones,
+            "accounts": accounts or [],
+        },
     )
     return [_row(row) for row in result]
 
@@ -211,7 +222,10 @@ async def page(
     if where.search:
         clauses.append(
             "(concat_ws(' ', first_name, last_name) ILIKE :q OR primary_email ILIKE :q"
-            " OR primary_phone LIKE :q OR details::text ILIKE :q)"
+            " OR primary_phone LIKE :q OR details::text ILIKE :q OR contact_id IN ("
+            f' SELECT ac.contact_id FROM "{schema}".account_contacts ac'
+            f' JOIN "{schema}".accounts a ON a.account_id = ac.account_id'
+            " WHERE a.tenant_id = :tenant AND a.name ILIKE :q))"
         )
         params["q"] = f"%{where.search.replace('%', '').replace('_', '')}%"
     for index, (name, value) in enumerate(where.custom):

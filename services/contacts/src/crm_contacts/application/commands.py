@@ -16,6 +16,8 @@ from crm_shared.contracts.contacts import ErasureReason
 class CreateContact:
     caller: Caller
     details: ContactDetails
+    works_at: tuple[str, str | None] | None = None
+    """(account id, role): the organisation the person works at, linked in the same write."""
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crm_contacts.adapters import read_model
+if TYPE_CHECKING:
+    from crm_contacts.application.accounts import AccountHandlers
+
+from crm_contacts.adapters import accounts_read_model, read_model
 from crm_contacts.adapters.custom_fields import catalogue_stream, load_catalogue
 from crm_contacts.application.commands import (
     ArchiveContact,
@@ -23,9 +26,10 @@ from crm_contacts.application.commands import (
 from crm_contacts.domain.contact import Contact
 from crm_contacts.domain.custom_fields import FieldDefinition
 from crm_contacts.domain.duplicates import LikelyDuplicate, Profile, rank
+from crm_contacts.domain.errors import InvalidValue
 from crm_shared.contracts.contacts import REGISTRY, ContactCreated
 from crm_shared.errors import ConcurrencyConflict, NotFound
-from crm_shared.eventstore import EventStore, NewEvent, UnitOfWork
+from crm_shared.eventstore import EventStore, NewEvent, UnitOfWork, new_events
 from crm_shared.privacy import SubjectCipher
 from crm_shared.privacy.keystore import SubjectKeyStore
 
@@ -52,9 +56,11 @@ class ContactHandlers:
         keys: SubjectKeyStore,
         default_region: str | None = None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        accounts: AccountHandlers | None = None,
     ) -> None:
         self.store = store
         self.keys = keys
+        self.accounts = accounts
         self.default_region = default_region
         self.new_id = new_id
 
@@ -74,7 +80,16 @@ class ContactHandlers:
             )
             now = datetime.now(UTC)
             written = await self._save(uow, command.caller, contact, 0, now)
-            profile = Profile.of(contact_id, contact.state)
+            organisations: frozenset[str] = frozenset()
+            if command.works_at is not None:
+                if self.accounts is None:
+                    raise InvalidValue("works_at", "organisations are not available here")
+                account_id, role = command.works_at
+                await self.accounts.link_in(
+                    uow, command.caller, account_id, None, contact_id, role, primary=False
+                )
+                organisations = frozenset({account_id})
+            profile = Profile.of(contact_id, contact.state, organisations)
             candidates = await read_model.duplicate_candidates(
                 uow.connection,
                 self.store.schema,
@@ -82,8 +97,25 @@ class ContactHandlers:
                 sorted(profile.emails),
                 sorted(profile.phones),
                 profile.last_name,
+                sorted(organisations),
             )
-            duplicates = rank(profile, [Profile.of(c.contact_id, c.details) for c in candidates])
+            employers = (
+                await accounts_read_model.organisations_of(
+                    uow.connection,
+                    self.store.schema,
+                    command.caller.tenant_id,
+                    [c.contact_id for c in candidates],
+                )
+                if organisations
+                else {}
+            )
+            duplicates = rank(
+                profile,
+                [
+                    Profile.of(c.contact_id, c.details, employers.get(c.contact_id, frozenset()))
+                    for c in candidates
+                ],
+            )
             details = {**contact.state, "consents": contact.consents, "erased": False}
             return Created(written.contact_id, written.version, details, now, duplicates)
 
@@ -193,21 +225,9 @@ class ContactHandlers:
             return Written(contact.contact_id, contact.version)
         metadata = caller.event_metadata()
         now = now or datetime.now(UTC)
-        new_events = []
-        for event in contact.pending:
-            event_type, version, data = REGISTRY.encode(event)
-            new_events.append(
-                NewEvent(
-                    event_type=event_type,
-                    schema_version=version,
-                    data=data,
-                    partition_key=contact.contact_id,
-                    subject=contact.contact_id,
-                    occurred_at=now,
-                )
-            )
-        await uow.append(contact.contact_id, expected_version, new_events, metadata)
-        contact.version = expected_version + len(new_events)
+        encoded = new_events(REGISTRY, contact.pending, contact.contact_id, contact.contact_id, now)
+        await uow.append(contact.contact_id, expected_version, encoded, metadata)
+        contact.version = expected_version + len(encoded)
         contact.pending.clear()
         await read_model.save(uow.connection, self.store.schema, caller.tenant_id, contact, now)
         await read_model.save_identifiers(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from crm_contacts.adapters import read_model
+from crm_contacts.adapters import accounts_read_model, read_model
 from crm_contacts.adapters.custom_fields import load_catalogue
 from crm_contacts.adapters.read_model import ContactFilter, ContactRow
 from crm_contacts.domain.contact import Contact
@@ -98,17 +98,31 @@ class ContactQueries:
     async def likely_duplicates(self, tenant_id: str, contact_id: str) -> list[LikelyDuplicate]:
         """Contacts that are probably the same person, best match first."""
         row = await self.get(tenant_id, contact_id)
-        profile = profile_of(row)
+        schema = self.store.schema
         async with self.store.engine.connect() as connection:
+            mine = await accounts_read_model.organisations_of(
+                connection, schema, tenant_id, [contact_id]
+            )
+            profile = Profile.of(contact_id, row.details, mine.get(contact_id, frozenset()))
             candidates = await read_model.duplicate_candidates(
                 connection,
-                self.store.schema,
+                schema,
                 tenant_id,
                 sorted(profile.emails),
                 sorted(profile.phones),
                 profile.last_name,
+                sorted(profile.organisations),
             )
-        return rank(profile, [profile_of(c) for c in candidates])
+            employers = await accounts_read_model.organisations_of(
+                connection, schema, tenant_id, [c.contact_id for c in candidates]
+            )
+        return rank(
+            profile,
+            [
+                Profile.of(c.contact_id, c.details, employers.get(c.contact_id, frozenset()))
+                for c in candidates
+            ],
+        )
 
     async def custom_fields(self, tenant_id: str) -> list[FieldDefinition]:
         async with self.store.unit_of_work() as uow:

@@ -341,7 +341,7 @@ def _normalised(
         "phones": [
             PhoneNumber(number=p, primary=i == 0).model_dump() for i, p in enumerate(phones)
         ],
-        "addresses": _addresses(details.get("addresses") or []),
+        "addresses": normalised_addresses(details.get("addresses") or []),
         "lifecycle_stage": stage,
         "owner_id": details.get("owner_id"),
         "tags": tags,
@@ -355,7 +355,7 @@ def _normalised(
 ADDRESS_PARTS = ("line1", "line2", "city", "region", "postal_code")
 
 
-def _addresses(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def normalised_addresses(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     addresses = []
     for index, address in enumerate(raw):
         where = f"addresses[{index}]"

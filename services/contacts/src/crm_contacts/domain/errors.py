@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crm_shared.errors import InvalidValue, PlatformError
 
-__all__ = ["ContactIsArchived", "ContactWasMerged", "InvalidValue"]
+__all__ = ["AccountIsArchived", "ContactIsArchived", "ContactWasMerged", "InvalidValue"]
 
 
 class ContactIsArchived(PlatformError):
@@ -15,3 +15,8 @@ class ContactIsArchived(PlatformError):
 class ContactWasMerged(PlatformError):
     status_code = 409
     code = "contact_merged"
+
+
+class AccountIsArchived(PlatformError):
+    status_code = 409
+    code = "account_archived"

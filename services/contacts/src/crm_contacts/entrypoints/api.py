@@ -50,8 +50,7 @@ from crm_contacts.entrypoints.schemas import (
     MergeRequest,
 )
 from crm_shared.contracts.contacts import ConsentChannel
-from crm_shared.errors import ConcurrencyConflict
-from crm_shared.http.requests import Expected, PreconditionFailed, Who, etag
+from crm_shared.http.requests import Expected, Who, etag, stale_as_412
 
 
 def read_body(
@@ -136,14 +135,8 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
         who: Caller, contact_id: str, write: Awaitable[Any], response: Response
     ) -> ContactRead:
         """Run a write that expected a version; answer with the contact and its new ETag."""
-        try:
+        with stale_as_412():
             await write
-        except ConcurrencyConflict as conflict:
-            raise PreconditionFailed(
-                conflict.detail,
-                expected_version=conflict.expected_version,
-                actual_version=conflict.actual_version,
-            ) from None
         row = await queries.get(who.tenant_id, contact_id)
         response.headers["ETag"] = etag(row.version)
         return from_row(row)
@@ -156,7 +149,9 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
 
         The answer lists existing contacts that are probably the same person.
         """
-        created = await handlers.create(CreateContact(who, ContactDetails(**body.model_dump())))
+        works_at = (body.works_at.account_id, body.works_at.role) if body.works_at else None
+        details = ContactDetails(**body.model_dump(exclude={"works_at"}))
+        created = await handlers.create(CreateContact(who, details, works_at))
         response.headers["ETag"] = etag(created.version)
         response.headers["Location"] = f"/contacts/{created.contact_id}"
         return ContactCreatedRead(

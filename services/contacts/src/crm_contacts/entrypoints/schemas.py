@@ -28,6 +28,13 @@ class AddressIn(BaseModel):
     country: str = Field(min_length=2, max_length=60, description="ISO 3166 code or name")
 
 
+class WorksAt(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str
+    role: str | None = Field(None, max_length=200)
+
+
 class ContactCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -42,6 +49,9 @@ class ContactCreate(BaseModel):
     source: str | None = None
     custom_fields: dict[str, Any] = Field(
         default_factory=dict, description="Values of the tenant's custom fields, by name"
+    )
+    works_at: WorksAt | None = Field(
+        None, description="The organisation the person works at, linked with the contact"
     )
 
 

@@ -24,7 +24,7 @@ from crm_shared.contracts.sales import (
 )
 from crm_shared.errors import ConcurrencyConflict, NotFound
 from crm_shared.events import EventContract
-from crm_shared.eventstore import EventStore, NewEvent, UnitOfWork
+from crm_shared.eventstore import EventStore, UnitOfWork, new_events
 
 
 @dataclass(frozen=True)
@@ -331,20 +331,8 @@ async def append(
     causation_id: str | None = None,
 ) -> None:
     """Encode the events with the sales registry and append them as the caller's."""
-    new_events = []
-    for event in events:
-        event_type, version, data = REGISTRY.encode(event)
-        new_events.append(
-            NewEvent(
-                event_type=event_type,
-                schema_version=version,
-                data=data,
-                partition_key=partition_key,
-                subject=stream_id,
-                occurred_at=at or datetime.now(UTC),
-            )
-        )
-    await uow.append(stream_id, expected_version, new_events, caller.event_metadata(causation_id))
+    encoded = new_events(REGISTRY, events, partition_key, stream_id, at)
+    await uow.append(stream_id, expected_version, encoded, caller.event_metadata(causation_id))
 
 
 def decoded(event: Any) -> EventContract:

@@ -16,9 +16,9 @@ from crm_sales.adapters import read_model
 from crm_sales.application.activities import ActivityHandlers
 from crm_sales.domain.activity import Activity
 from crm_sales.entrypoints.calendar_feed import ics
-from crm_shared.errors import ConcurrencyConflict, InvalidValue, NotFound
+from crm_shared.errors import InvalidValue, NotFound
 from crm_shared.eventstore import EventStore
-from crm_shared.http.requests import Expected, PreconditionFailed, Who, etag
+from crm_shared.http.requests import Expected, Who, etag, stale_as_412
 
 STALE: dict[int | str, dict[str, Any]] = {
     412: {"description": "Stale If-Match"},
@@ -146,14 +146,8 @@ def activities_router(handlers: ActivityHandlers, store: EventStore) -> APIRoute
     async def changed(
         who: Any, activity_id: str, version: int, decide: Any, response: Response
     ) -> ActivityRead:
-        try:
+        with stale_as_412():
             await handlers.change(who, activity_id, version, decide)
-        except ConcurrencyConflict as conflict:
-            raise PreconditionFailed(
-                conflict.detail,
-                expected_version=conflict.expected_version,
-                actual_version=conflict.actual_version,
-            ) from None
         row = await read(who.tenant_id, activity_id)
         response.headers["ETag"] = etag(row["version"])
         return activity_body(row)

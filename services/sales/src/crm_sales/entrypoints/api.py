@@ -42,13 +42,12 @@ from crm_sales.entrypoints.schemas import (
     TeamRead,
     WonIn,
 )
-from crm_shared.errors import ConcurrencyConflict
 from crm_shared.http.requests import (
     Expected,
     MaybeExpected,
-    PreconditionFailed,
     Who,
     etag,
+    stale_as_412,
 )
 
 STALE: dict[int | str, dict[str, Any]] = {
@@ -76,15 +75,9 @@ def pipeline_body(pipeline: Pipeline, version: int) -> PipelineRead:
     )
 
 
-async def stale_as_412(write: Awaitable[Written]) -> Written:
-    try:
+async def unless_stale(write: Awaitable[Written]) -> Written:
+    with stale_as_412():
         return await write
-    except ConcurrencyConflict as conflict:
-        raise PreconditionFailed(
-            conflict.detail,
-            expected_version=conflict.expected_version,
-            actual_version=conflict.actual_version,
-        ) from None
 
 
 def pipelines_router(handlers: SalesHandlers, queries: SalesQueries) -> APIRouter:
@@ -98,7 +91,7 @@ def pipelines_router(handlers: SalesHandlers, queries: SalesQueries) -> APIRoute
         reordered or re-weighted; a stage holding open opportunities cannot be removed)."""
         stages = [s.model_dump() for s in body.stages]
         write = handlers.define_pipeline(who, pipeline_id, body.name, stages, version)
-        written = await stale_as_412(write)
+        written = await unless_stale(write)
         pipeline, current = await queries.pipeline(who.tenant_id, pipeline_id)
         response.headers["ETag"] = etag(written.version)
         return pipeline_body(pipeline, current)
@@ -145,7 +138,7 @@ def opportunities_router(handlers: SalesHandlers, queries: SalesQueries) -> APIR
         decide: Callable[[Opportunity, Pipeline], None],
         response: Response,
     ) -> OpportunityRead:
-        await stale_as_412(handlers.change_opportunity(who, opportunity_id, version, decide))
+        await unless_stale(handlers.change_opportunity(who, opportunity_id, version, decide))
         row = await queries.opportunity(who.tenant_id, opportunity_id)
         response.headers["ETag"] = etag(row.version)
         return opportunity_body(row)
@@ -214,7 +207,7 @@ def opportunities_router(handlers: SalesHandlers, queries: SalesQueries) -> APIR
         (the book's unless given) and discount; the amount becomes the sum of the lines."""
         items = [item.model_dump(exclude_none=True) for item in body.line_items]
         write = handlers.set_line_items(who, opportunity_id, version, body.price_book_id, items)
-        await stale_as_412(write)
+        await unless_stale(write)
         row = await queries.opportunity(who.tenant_id, opportunity_id)
         response.headers["ETag"] = etag(row.version)
         return opportunity_body(row)
@@ -230,16 +223,10 @@ def opportunities_router(handlers: SalesHandlers, queries: SalesQueries) -> APIR
     ) -> QuoteRead:
         """The next numbered quote from the line items: subtotal, tax and total computed
         exactly and rounded half up to the currency's minor unit."""
-        try:
+        with stale_as_412():
             quote = await handlers.issue_quote(
                 who, opportunity_id, version, body.tax_rate_percent, body.valid_until, body.notes
             )
-        except ConcurrencyConflict as conflict:
-            raise PreconditionFailed(
-                conflict.detail,
-                expected_version=conflict.expected_version,
-                actual_version=conflict.actual_version,
-            ) from None
         response.headers["Location"] = f"/quotes/{quote.quote_id}"
         return QuoteRead.model_validate(quote.model_dump())
 

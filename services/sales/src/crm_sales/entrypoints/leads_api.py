@@ -15,9 +15,9 @@ from crm_sales.application.leads import LeadHandlers
 from crm_sales.domain.lead import Lead
 from crm_shared import pagination
 from crm_shared.contracts.sales import DisqualificationReason
-from crm_shared.errors import ConcurrencyConflict, NotFound
+from crm_shared.errors import NotFound
 from crm_shared.eventstore import EventStore
-from crm_shared.http.requests import Expected, PreconditionFailed, Who, etag
+from crm_shared.http.requests import Expected, Who, etag, stale_as_412
 
 STALE: dict[int | str, dict[str, Any]] = {
     412: {"description": "Stale If-Match"},
@@ -156,14 +156,8 @@ def leads_router(handlers: LeadHandlers, store: EventStore) -> APIRouter:
     async def change(
         who: Any, lead_id: str, version: int, decide: Any, response: Response
     ) -> LeadRead:
-        try:
+        with stale_as_412():
             await handlers.change(who, lead_id, version, decide)
-        except ConcurrencyConflict as conflict:
-            raise PreconditionFailed(
-                conflict.detail,
-                expected_version=conflict.expected_version,
-                actual_version=conflict.actual_version,
-            ) from None
         row = await read(who.tenant_id, lead_id)
         response.headers["ETag"] = etag(row["version"])
         return lead_body(row)
