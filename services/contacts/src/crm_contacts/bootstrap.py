@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from crm_contacts.application.accounts import AccountHandlers
 from crm_contacts.application.handlers import ContactHandlers
+from crm_contacts.application.imports import ImportHandlers, run_importer
 from crm_contacts.application.queries import ContactQueries
 from crm_contacts.config import ContactsSettings
 from crm_contacts.entrypoints.accounts_api import accounts_router
 from crm_contacts.entrypoints.api import contacts_router, custom_fields_router, privacy_router
+from crm_contacts.entrypoints.imports_api import imports_router
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app
 from crm_shared.privacy import KeyEncryptionKey
@@ -69,12 +71,19 @@ def build_app(
             RelayMetrics(registry, service="contacts", topic=TOPIC),
         )
         relaying = asyncio.create_task(relay.run(stop)) if settings.run_relay else None
+        importing = (
+            asyncio.create_task(run_importer(importer, settings.importer_interval_s, stop))
+            if settings.run_importer
+            else None
+        )
         try:
             yield
         finally:
             stop.set()
             if relaying:
                 await relaying
+            if importing:
+                await importing
             await relay.close()
             await engine.dispose()
 
@@ -89,8 +98,10 @@ def build_app(
     account_handlers = AccountHandlers(store)
     handlers = ContactHandlers(store, keys, settings.default_region, accounts=account_handlers)
     queries = ContactQueries(store, keys)
+    importer = ImportHandlers(store, keys, handlers, settings.default_region)
     app.include_router(custom_fields_router(handlers, queries))
     app.include_router(contacts_router(handlers, queries))
     app.include_router(privacy_router(queries))
     app.include_router(accounts_router(account_handlers, store))
+    app.include_router(imports_router(importer))
     return app

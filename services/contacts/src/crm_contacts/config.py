@@ -31,3 +31,9 @@ class ContactsSettings(BaseSettings):
         " person's data key. Required; keep it in a secret store, never change it"
         " (rotation re-wraps the keys: not built yet).",
     )
+    run_importer: bool = Field(
+        True, description="Run CSV imports in this process (replicas share them by lease)."
+    )
+    importer_interval_s: float = Field(
+        1.0, gt=0, description="Seconds between two looks for waiting imports."
+    )

@@ -25,8 +25,17 @@ async def contacts_schema(database_url: str, unique_name: str) -> str:
 
 
 @pytest.fixture
+def key_encryption_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+@pytest.fixture
 async def api(
-    engine: AsyncEngine, contacts_schema: str, database_url: str, kafka_bootstrap: str
+    engine: AsyncEngine,
+    contacts_schema: str,
+    database_url: str,
+    kafka_bootstrap: str,
+    key_encryption_key: str,
 ) -> AsyncIterator[httpx.AsyncClient]:
     platform = PlatformSettings(
         DATABASE_URL=database_url,
@@ -35,7 +44,7 @@ async def api(
     settings = ContactsSettings(
         db_schema=contacts_schema,
         run_relay=False,
-        key_encryption_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+        key_encryption_key=SecretStr(key_encryption_key),
     )
     app = build_app(platform, settings, engine)
     async with httpx.AsyncClient(

@@ -60,6 +60,19 @@ class _Statements:
             " written.recorded_at, written.stream_version"
             " FROM current LEFT JOIN written ON true"
         )
+        self.append_new_streams = (
+            f'INSERT INTO "{schema}".events (event_id, stream_id, stream_version, event_type,'
+            " schema_version, partition_key, subject, tenant_id, data, metadata, occurred_at)"
+            " SELECT e.event_id, e.stream_id, e.stream_version, e.event_type, e.schema_version,"
+            " e.partition_key, e.subject, $1, e.data::jsonb, $2::jsonb, e.occurred_at"
+            " FROM unnest($3::uuid[], $4::text[], $5::integer[], $6::text[], $7::integer[],"
+            " $8::text[], $9::text[], $10::text[], $11::timestamptz[])"
+            " AS e(event_id, stream_id, stream_version, event_type, schema_version,"
+            " partition_key, subject, data, occurred_at)"
+            " ORDER BY e.stream_id, e.stream_version"
+            " ON CONFLICT ON CONSTRAINT events_stream_version_key DO NOTHING"
+            " RETURNING stream_id"
+        )
         self.stream_version = (
             f'SELECT coalesce(max(stream_version), 0) FROM "{schema}".events WHERE stream_id = $1'
         )
@@ -156,6 +169,43 @@ class UnitOfWork:
         self.connection = connection
         self._driver = driver
         self._statements = statements
+
+    async def append_new_streams(
+        self, streams: Sequence[tuple[str, Sequence[NewEvent]]], metadata: EventMetadata
+    ) -> int:
+        """Start many streams at once (bulk imports): one statement for all their events.
+
+        Every stream must be new; if one exists already, ``ConcurrencyConflict`` names it and
+        the caller's transaction must roll back (nothing of it may stay). Returns the number
+        of events written.
+        """
+        rows = [
+            (stream_id, version, event)
+            for stream_id, events in streams
+            for version, event in enumerate(events, start=1)
+        ]
+        if not rows:
+            return 0
+        written = await self._driver.fetch(
+            self._statements.append_new_streams,
+            metadata.tenant_id,
+            json.dumps(metadata.to_json()),
+            [event.event_id for _, _, event in rows],
+            [stream_id for stream_id, _, _ in rows],
+            [version for _, version, _ in rows],
+            [event.event_type for _, _, event in rows],
+            [event.schema_version for _, _, event in rows],
+            [event.partition_key for _, _, event in rows],
+            [event.subject for _, _, event in rows],
+            [json.dumps(event.data) for _, _, event in rows],
+            [event.occurred_at for _, _, event in rows],
+        )
+        if len(written) != len(rows):
+            taken = {row["stream_id"] for row in written}
+            existing = next((s for s, _ in streams if s not in taken), streams[0][0])
+            actual = await self._driver.fetchval(self._statements.stream_version, existing)
+            raise ConcurrencyConflict(existing, 0, int(actual))
+        return len(written)
 
     async def append(
         self,

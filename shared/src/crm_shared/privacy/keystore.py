@@ -39,6 +39,28 @@ class SubjectKeyStore:
             raise SealError(f"{subject_id} was erased: it cannot be given a new key")
         return key
 
+    async def store_many(
+        self, connection: AsyncConnection, tenant_id: str, keys: dict[str, bytes]
+    ) -> None:
+        """Keep the data keys of many new subjects, in one statement (bulk imports)."""
+        if not keys:
+            return
+        result = await connection.execute(
+            sql(
+                f'INSERT INTO "{self.schema}".subject_keys (subject_id, tenant_id, wrapped_key)'
+                " SELECT k.id, :tenant, k.wrapped FROM unnest(CAST(:ids AS text[]),"
+                " CAST(:wrapped AS bytea[])) AS k(id, wrapped) WHERE NOT EXISTS"
+                f' (SELECT 1 FROM "{self.schema}".erased_subjects e WHERE e.subject_id = k.id)'
+            ),
+            {
+                "tenant": tenant_id,
+                "ids": list(keys),
+                "wrapped": [self.kek.wrap(i, key) for i, key in keys.items()],
+            },
+        )
+        if result.rowcount != len(keys):
+            raise SealError("an erased subject cannot be given a new key")
+
     async def cipher(self, connection: AsyncConnection, subject_id: str) -> SubjectCipher:
         """The subject's cipher; keyless (opens nothing) when the subject was erased."""
         return (await self.ciphers(connection, [subject_id]))[subject_id]

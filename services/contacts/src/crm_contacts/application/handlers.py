@@ -79,7 +79,7 @@ class ContactHandlers:
                 cipher=SubjectCipher(contact_id, key),
             )
             now = datetime.now(UTC)
-            written = await self._save(uow, command.caller, contact, 0, now)
+            written = await self.save(uow, command.caller, contact, 0, now)
             organisations: frozenset[str] = frozenset()
             if command.works_at is not None:
                 if self.accounts is None:
@@ -121,46 +121,46 @@ class ContactHandlers:
 
     async def update(self, command: UpdateContact) -> Written:
         async with self.store.unit_of_work() as uow:
-            contact = await self._load(uow, command.caller, command.contact_id)
+            contact = await self.load(uow, command.caller, command.contact_id)
             self._check_version(contact, command.expected_version)
             catalogue, _ = await load_catalogue(uow, command.caller.tenant_id)
             contact.update(command.changes, self.default_region, catalogue)
-            return await self._save(uow, command.caller, contact, command.expected_version)
+            return await self.save(uow, command.caller, contact, command.expected_version)
 
     async def archive(self, command: ArchiveContact) -> Written:
         async with self.store.unit_of_work() as uow:
-            contact = await self._load(uow, command.caller, command.contact_id)
+            contact = await self.load(uow, command.caller, command.contact_id)
             self._check_version(contact, command.expected_version)
             contact.archive(command.reason)
-            return await self._save(uow, command.caller, contact, command.expected_version)
+            return await self.save(uow, command.caller, contact, command.expected_version)
 
     async def change_consent(self, command: ChangeConsent) -> Written:
         async with self.store.unit_of_work() as uow:
-            contact = await self._load(uow, command.caller, command.contact_id)
+            contact = await self.load(uow, command.caller, command.contact_id)
             self._check_version(contact, command.expected_version)
             contact.change_consent(
                 command.channel, command.status, command.lawful_basis, command.source
             )
-            return await self._save(uow, command.caller, contact, command.expected_version)
+            return await self.save(uow, command.caller, contact, command.expected_version)
 
     async def merge(self, command: MergeContacts) -> Written:
         """Both contacts change in one transaction: the merge is all or nothing."""
         async with self.store.unit_of_work() as uow:
-            survivor = await self._load(uow, command.caller, command.survivor_id)
-            duplicate = await self._load(uow, command.caller, command.duplicate_id)
+            survivor = await self.load(uow, command.caller, command.survivor_id)
+            duplicate = await self.load(uow, command.caller, command.duplicate_id)
             self._check_version(survivor, command.survivor_version)
             self._check_version(duplicate, command.duplicate_version)
             survivor.merge(duplicate)
-            await self._save(uow, command.caller, duplicate, command.duplicate_version)
-            return await self._save(uow, command.caller, survivor, command.survivor_version)
+            await self.save(uow, command.caller, duplicate, command.duplicate_version)
+            return await self.save(uow, command.caller, survivor, command.survivor_version)
 
     async def erase(self, command: EraseContact) -> Written:
         """Destroy the person's keys and scrub the read model, with the event, atomically."""
         async with self.store.unit_of_work() as uow:
-            contact = await self._load(uow, command.caller, command.contact_id)
+            contact = await self.load(uow, command.caller, command.contact_id)
             version = contact.version
             erased_ids = contact.erase(command.reason)
-            written = await self._save(uow, command.caller, contact, version)
+            written = await self.save(uow, command.caller, contact, version)
             for erased_id in erased_ids:
                 await self.keys.destroy(uow.connection, command.caller.tenant_id, erased_id)
             await read_model.scrub(
@@ -190,7 +190,7 @@ class ContactHandlers:
                 )
             return catalogue.fields[command.name]
 
-    async def _load(self, uow: UnitOfWork, caller: Caller, contact_id: str) -> Contact:
+    async def load(self, uow: UnitOfWork, caller: Caller, contact_id: str) -> Contact:
         history = await uow.read_stream(contact_id)
         if (
             not history
@@ -213,7 +213,7 @@ class ContactHandlers:
         if contact.version != expected_version:
             raise ConcurrencyConflict(contact.contact_id, expected_version, contact.version)
 
-    async def _save(
+    async def save(
         self,
         uow: UnitOfWork,
         caller: Caller,

@@ -68,6 +68,15 @@ class FieldCatalogue:
         self.fields[name] = FieldDefinition.from_event(event)
         return event
 
+    def from_text(self, values: dict[str, str]) -> dict[str, Any]:
+        """Values written as text (a CSV cell) turned into their field's type, to be checked:
+        numbers, true/false/yes/no/1/0, several choices separated by ``;``."""
+        typed: dict[str, Any] = {}
+        for name, text in values.items():
+            definition = self.fields.get(name)
+            typed[name] = _from_text(definition.field_type, text) if definition else text
+        return typed
+
     def check(self, values: dict[str, Any]) -> dict[str, Any]:
         """Values checked and normalised against the definitions; unset ones left out."""
         unknown = sorted(set(values) - set(self.fields))
@@ -82,6 +91,25 @@ class FieldCatalogue:
                 continue
             checked[name] = _normalise(definition, value)
         return checked
+
+
+def _from_text(kind: str, text: str) -> Any:
+    text = text.strip()
+    if kind == "number":
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return float(text)
+            except ValueError:
+                return text  # refused by the check, naming the field
+    if kind == "boolean":
+        return {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(
+            text.lower(), text
+        )
+    if kind == "multi_choice":
+        return [part.strip() for part in text.split(";") if part.strip()]
+    return text
 
 
 def _normalise(definition: FieldDefinition, value: Any) -> Any:

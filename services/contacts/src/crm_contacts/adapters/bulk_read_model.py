@@ -1,0 +1,102 @@
+"""Many new contacts' rows and identifiers in two statements (bulk imports)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm_contacts.domain.contact import Contact
+from crm_shared.sql import sql
+
+
+def _primary(items: list[dict[str, object]], key: str) -> object:
+    return next((item[key] for item in items if item.get("primary")), None)
+
+
+async def insert_new_contacts(
+    connection: AsyncConnection, schema: str, tenant_id: str, contacts: list[Contact], at: datetime
+) -> None:
+    if not contacts:
+        return
+    states = [c.state for c in contacts]
+    await connection.execute(
+        sql(
+            f'INSERT INTO "{schema}".contacts (contact_id, tenant_id, version, first_name,'
+            " last_name, primary_email, primary_phone, lifecycle_stage, owner_id, tags, details,"
+            " archived, created_at, updated_at)"
+            " SELECT c.id, :tenant, c.version, c.first, c.last, c.email, c.phone, c.stage,"
+            " c.owner, ARRAY(SELECT jsonb_array_elements_text(c.tags)), c.details, false, :at, :at"
+            " FROM unnest(CAST(:ids AS text[]), CAST(:versions AS integer[]),"
+            " CAST(:firsts AS text[]), CAST(:lasts AS text[]), CAST(:emails AS text[]),"
+            " CAST(:phones AS text[]), CAST(:stages AS text[]), CAST(:owners AS text[]),"
+            " CAST(:tags AS jsonb[]), CAST(:details AS jsonb[]))"
+            " AS c(id, version, first, last, email, phone, stage, owner, tags, details)"
+        ),
+        {
+            "tenant": tenant_id,
+            "at": at,
+            "ids": [c.contact_id for c in contacts],
+            "versions": [c.version for c in contacts],
+            "firsts": [s.get("first_name") for s in states],
+            "lasts": [s["last_name"] for s in states],
+            "emails": [_primary(s.get("emails", []), "address") for s in states],
+            "phones": [_primary(s.get("phones", []), "number") for s in states],
+            "stages": [s["lifecycle_stage"] for s in states],
+            "owners": [s.get("owner_id") for s in states],
+            "tags": [json.dumps(s.get("tags", [])) for s in states],
+            "details": [json.dumps({**s, "consents": {}, "erased": False}) for s in states],
+        },
+    )
+    kinds: list[str] = []
+    values: list[str] = []
+    owners: list[str] = []
+    for contact in contacts:
+        for email in contact.state.get("emails", []):
+            kinds.append("email")
+            values.append(email["address"])
+            owners.append(contact.contact_id)
+        for phone in contact.state.get("phones", []):
+            kinds.append("phone")
+            values.append(phone["number"])
+            owners.append(contact.contact_id)
+    if kinds:
+        await connection.execute(
+            sql(
+                f'INSERT INTO "{schema}".contact_identifiers (tenant_id, kind, value, contact_id)'
+                " SELECT :tenant, k, v, c FROM unnest(CAST(:kinds AS text[]),"
+                " CAST(:values AS text[]), CAST(:owners AS text[])) AS t(k, v, c)"
+                " ON CONFLICT DO NOTHING"
+            ),
+            {"tenant": tenant_id, "kinds": kinds, "values": values, "owners": owners},
+        )
+
+
+async def existing_ids(
+    connection: AsyncConnection, schema: str, tenant_id: str, contact_ids: list[str]
+) -> set[str]:
+    result = await connection.execute(
+        sql(
+            f'SELECT contact_id FROM "{schema}".contacts'
+            " WHERE tenant_id = :tenant AND contact_id = ANY(:ids)"
+        ),
+        {"tenant": tenant_id, "ids": contact_ids},
+    )
+    return {row.contact_id for row in result}
+
+
+async def owners_of_identifiers(
+    connection: AsyncConnection, schema: str, tenant_id: str, emails: list[str], phones: list[str]
+) -> dict[tuple[str, str], str]:
+    """(kind, value) -> an active contact holding it (the oldest id when several do)."""
+    result = await connection.execute(
+        sql(
+            "SELECT DISTINCT ON (i.kind, i.value) i.kind, i.value, i.contact_id"
+            f' FROM "{schema}".contact_identifiers i WHERE i.tenant_id = :tenant AND ('
+            " (i.kind = 'email' AND i.value = ANY(:emails)) OR"
+            " (i.kind = 'phone' AND i.value = ANY(:phones))) ORDER BY i.kind, i.value, i.contact_id"
+        ),
+        {"tenant": tenant_id, "emails": emails, "phones": phones},
+    )
+    return {(row.kind, row.value): row.contact_id for row in result}
