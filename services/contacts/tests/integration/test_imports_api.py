@@ -216,7 +216,7 @@ async def test_a_crashed_import_is_resumed_by_another_worker_without_duplicates(
     monkeypatch.setattr(imports, "BATCH_ROWS", 3)
     first = importer(engine, contacts_schema, key_encryption_key, worker="doomed")
     calls = 0
-    original = first._batch
+    original = first._apply
 
     async def dies_after_two_batches(*args: Any) -> None:
         nonlocal calls
@@ -225,7 +225,7 @@ async def test_a_crashed_import_is_resumed_by_another_worker_without_duplicates(
             raise ConnectionResetError("the process died")  # not a bad file: the job stays
         await original(*args)
 
-    monkeypatch.setattr(first, "_batch", dies_after_two_batches)
+    monkeypatch.setattr(first, "_apply", dies_after_two_batches)
     with pytest.raises(ConnectionResetError):
         await first.run_once()
     midway = (await api.get(response.headers["Location"], headers=ADA)).json()

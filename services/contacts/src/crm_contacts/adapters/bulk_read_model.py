@@ -76,27 +76,35 @@ async def insert_new_contacts(
 async def existing_ids(
     connection: AsyncConnection, schema: str, tenant_id: str, contact_ids: list[str]
 ) -> set[str]:
+    # By primary key alone (the ids are unique across tenants), then the tenant is checked.
     result = await connection.execute(
         sql(
-            f'SELECT contact_id FROM "{schema}".contacts'
-            " WHERE tenant_id = :tenant AND contact_id = ANY(:ids)"
+            f'SELECT contact_id, tenant_id FROM "{schema}".contacts'
+            " WHERE contact_id = ANY(:ids)"
         ),
-        {"tenant": tenant_id, "ids": contact_ids},
+        {"ids": contact_ids},
     )
-    return {row.contact_id for row in result}
+    return {row.contact_id for row in result if row.tenant_id == tenant_id}
 
 
 async def owners_of_identifiers(
     connection: AsyncConnection, schema: str, tenant_id: str, emails: list[str], phones: list[str]
 ) -> dict[tuple[str, str], str]:
     """(kind, value) -> an active contact holding it (the oldest id when several do)."""
+    # Two lookups the primary key (tenant, kind, value, contact) answers; an OR of both would
+    # scan the table, which grows with every batch.
     result = await connection.execute(
         sql(
-            "SELECT DISTINCT ON (i.kind, i.value) i.kind, i.value, i.contact_id"
-            f' FROM "{schema}".contact_identifiers i WHERE i.tenant_id = :tenant AND ('
-            " (i.kind = 'email' AND i.value = ANY(:emails)) OR"
-            " (i.kind = 'phone' AND i.value = ANY(:phones))) ORDER BY i.kind, i.value, i.contact_id"
+            f'SELECT kind, value, contact_id FROM "{schema}".contact_identifiers'
+            " WHERE tenant_id = :tenant AND kind = 'email' AND value = ANY(:emails)"
+            " UNION ALL"
+            f' SELECT kind, value, contact_id FROM "{schema}".contact_identifiers'
+            " WHERE tenant_id = :tenant AND kind = 'phone' AND value = ANY(:phones)"
         ),
         {"tenant": tenant_id, "emails": emails, "phones": phones},
     )
-    return {(row.kind, row.value): row.contact_id for row in result}
+    owners: dict[tuple[str, str], str] = {}
+    for row in result:
+        key = (row.kind, row.value)
+        owners[key] = min(owners.get(key, row.contact_id), row.contact_id)
+    return owners

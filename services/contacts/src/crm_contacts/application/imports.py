@@ -47,6 +47,13 @@ class BatchOutcome:
     errors: list[tuple[int, str, str]] = field(default_factory=list)
 
 
+@dataclass
+class Parsed:
+    rows: list[tuple[int, str, Contact, bytes, dict[str, Any]]] = field(default_factory=list)
+    """(line, contact id, the new contact, its key, the row's details)."""
+    outcome: BatchOutcome = field(default_factory=BatchOutcome)
+
+
 class ImportHandlers:
     def __init__(
         self,
@@ -166,31 +173,45 @@ class ImportHandlers:
             catalogue, _ = await load_catalogue(uow, job.tenant_id)
         done = 0
         batch: list[tuple[int, list[str]]] = []
-        async for line, values in rows.rows():
-            done += 1
-            if done <= job.rows_done:
-                continue  # applied before a crash: its batch committed with its progress
-            batch.append((line, values))
-            if len(batch) == BATCH_ROWS:
-                await self._batch(job, mapping, header, catalogue, batch, done)
-                batch = []
-        await self._batch(job, mapping, header, catalogue, batch, done)
+        # While one batch's transaction runs in PostgreSQL, the next batch is parsed here:
+        # batches still commit one after the other, in file order.
+        writing: asyncio.Task[None] | None = None
+        try:
+            async for line, values in rows.rows():
+                done += 1
+                if done <= job.rows_done:
+                    continue  # applied before a crash: its batch committed with its progress
+                batch.append((line, values))
+                if len(batch) == BATCH_ROWS:
+                    parsed = await self._parse(job, mapping, header, catalogue, batch)
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.create_task(self._apply(job, parsed, done))
+                    batch = []
+            parsed = await self._parse(job, mapping, header, catalogue, batch)
+            if writing is not None:
+                await writing
+            writing = None
+            await self._apply(job, parsed, done)
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                with contextlib.suppress(BaseException):
+                    await writing
 
-    async def _batch(
+    async def _parse(
         self,
         job: ImportJob,
         mapping: Mapping,
         header: list[str],
         catalogue: FieldCatalogue,
         batch: list[tuple[int, list[str]]],
-        done: int,
-    ) -> None:
-        caller = Caller(job.tenant_id, job.actor, job.import_id)
-        outcome = BatchOutcome()
-        created: list[tuple[Contact, bytes]] = []
-        updates: list[tuple[int, str, dict[str, Any]]] = []
-        parsed: list[tuple[int, str, Contact, bytes, dict[str, Any]]] = []
-        for line, values in batch:
+    ) -> Parsed:
+        """Each row as a new contact (sealed with its own new key), or its error."""
+        parsed = Parsed()
+        for index, (line, values) in enumerate(batch):
+            if index % 100 == 99:
+                await asyncio.sleep(0)  # let the previous batch's transaction move on
             contact_id = contact_id_for(job.tenant_id, job.file_sha256, line)
             try:
                 row_details = mapping.details(header, values)
@@ -204,21 +225,31 @@ class ImportHandlers:
                     cipher=SubjectCipher(contact_id, key),
                 )
             except InvalidValue as error:
-                outcome.errors.append((line, error.field, error.reason))
-                outcome.counts["failed"] += 1
+                parsed.outcome.errors.append((line, error.field, error.reason))
+                parsed.outcome.counts["failed"] += 1
                 continue
-            parsed.append((line, contact_id, contact, key, row_details.__dict__))
+            parsed.rows.append((line, contact_id, contact, key, row_details.__dict__))
+        return parsed
+
+    async def _apply(self, job: ImportJob, parsed: Parsed, done: int) -> None:
+        """Decide each parsed row against the database, write the batch and its progress, in
+        one transaction."""
+        caller = Caller(job.tenant_id, job.actor, job.import_id)
+        outcome = parsed.outcome
+        created: list[tuple[Contact, bytes]] = []
+        updates: list[tuple[int, str, dict[str, Any]]] = []
+        parsed_rows = parsed.rows
         async with self.store.unit_of_work() as uow:
             schema = self.store.schema
             existing = await bulk_read_model.existing_ids(
-                uow.connection, schema, job.tenant_id, [p[1] for p in parsed]
+                uow.connection, schema, job.tenant_id, [p[1] for p in parsed_rows]
             )
-            emails = sorted({e["address"] for p in parsed for e in p[2].state["emails"]})
-            phones = sorted({n["number"] for p in parsed for n in p[2].state["phones"]})
+            emails = sorted({e["address"] for p in parsed_rows for e in p[2].state["emails"]})
+            phones = sorted({n["number"] for p in parsed_rows for n in p[2].state["phones"]})
             owners = await bulk_read_model.owners_of_identifiers(
                 uow.connection, schema, job.tenant_id, emails, phones
             )
-            for line, contact_id, contact, key, fields in parsed:
+            for line, contact_id, contact, key, fields in parsed_rows:
                 if contact_id in existing:
                     outcome.counts["unchanged"] += 1
                     continue
