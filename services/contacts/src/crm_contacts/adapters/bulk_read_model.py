@@ -78,10 +78,7 @@ async def existing_ids(
 ) -> set[str]:
     # By primary key alone (the ids are unique across tenants), then the tenant is checked.
     result = await connection.execute(
-        sql(
-            f'SELECT contact_id, tenant_id FROM "{schema}".contacts'
-            " WHERE contact_id = ANY(:ids)"
-        ),
+        sql(f'SELECT contact_id, tenant_id FROM "{schema}".contacts WHERE contact_id = ANY(:ids)'),
         {"ids": contact_ids},
     )
     return {row.contact_id for row in result if row.tenant_id == tenant_id}
