@@ -155,3 +155,25 @@ async def test_account_events_reach_subscribers_keyed_by_account(
         "crm.contacts.account.contact_linked",
     ]
     assert envelopes[1].data["role"] == "CFO"
+
+
+async def test_a_retried_create_with_the_same_idempotency_key_creates_nothing_new(
+    api: httpx.AsyncClient,
+) -> None:
+    key = {**ADA, "Idempotency-Key": "conversion:lead-1:account"}
+    first = await api.post("/accounts", json={"name": "Acme"}, headers=key)
+    again = await api.post("/accounts", json={"name": "Acme"}, headers=key)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    person_key = {**ADA, "Idempotency-Key": "conversion:lead-1:contact"}
+    one = await api.post("/contacts", json={"last_name": "Smith"}, headers=person_key)
+    two = await api.post("/contacts", json={"last_name": "Smith"}, headers=person_key)
+    assert (one.status_code, two.status_code) == (201, 200)
+    assert two.json()["id"] == one.json()["id"]
+    other_tenant = await api.post(
+        "/accounts",
+        json={"name": "Acme"},
+        headers={**BOB, "Idempotency-Key": key["Idempotency-Key"]},
+    )
+    assert other_tenant.status_code == 201
+    assert other_tenant.json()["id"] != first.json()["id"]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crm_contacts.adapters import accounts_read_model as accounts
-from crm_contacts.adapters import read_model
+from crm_contacts.adapters import idempotency, read_model
 from crm_contacts.application.handlers import Written
 from crm_contacts.domain.account import Account
 from crm_contacts.domain.errors import InvalidValue
@@ -25,12 +25,24 @@ class AccountHandlers:
         self.store = store
         self.new_id = new_id
 
-    async def create(self, caller: Caller, details: dict[str, Any]) -> Written:
+    async def create(
+        self, caller: Caller, details: dict[str, Any], idempotency_key: str | None = None
+    ) -> Written:
+        """A new organisation; a retry with the same ``idempotency_key`` raises
+        ``AlreadyCreated`` naming the first one."""
         async with self.store.unit_of_work() as uow:
+            schema = self.store.schema
+            await idempotency.check_unused(
+                uow.connection, schema, caller.tenant_id, idempotency_key
+            )
             account_id = self.new_id()
             chain = await self._parent_chain(uow, caller, details.get("parent_account_id"))
             account = Account.create(account_id, details, chain)
-            return await self.save(uow, caller, account, 0)
+            written = await self.save(uow, caller, account, 0)
+            await idempotency.remember(
+                uow.connection, schema, caller.tenant_id, idempotency_key, account_id
+            )
+            return written
 
     async def change(
         self,

@@ -18,6 +18,8 @@ class CreateContact:
     details: ContactDetails
     works_at: tuple[str, str | None] | None = None
     """(account id, role): the organisation the person works at, linked in the same write."""
+    idempotency_key: str | None = None
+    """A retry with the same key gets the contact the first request created."""
 
 
 @dataclass(frozen=True)

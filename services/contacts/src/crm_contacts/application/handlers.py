@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from crm_contacts.application.accounts import AccountHandlers
 
-from crm_contacts.adapters import accounts_read_model, read_model
+from crm_contacts.adapters import accounts_read_model, idempotency, read_model
 from crm_contacts.adapters.custom_fields import catalogue_stream, load_catalogue
 from crm_contacts.application.commands import (
     ArchiveContact,
@@ -68,6 +68,10 @@ class ContactHandlers:
         """Write the contact and look for its duplicates in one transaction (one round of
         statements: the answer needs no second read)."""
         async with self.store.unit_of_work() as uow:
+            tenant = command.caller.tenant_id
+            await idempotency.check_unused(
+                uow.connection, self.store.schema, tenant, command.idempotency_key
+            )
             catalogue, _ = await load_catalogue(uow, command.caller.tenant_id)
             contact_id = self.new_id()
             key = await self.keys.create(uow.connection, command.caller.tenant_id, contact_id)
@@ -115,6 +119,9 @@ class ContactHandlers:
                     Profile.of(c.contact_id, c.details, employers.get(c.contact_id, frozenset()))
                     for c in candidates
                 ],
+            )
+            await idempotency.remember(
+                uow.connection, self.store.schema, tenant, command.idempotency_key, contact_id
             )
             details = {**contact.state, "consents": contact.consents, "erased": False}
             return Created(written.contact_id, written.version, details, now, duplicates)

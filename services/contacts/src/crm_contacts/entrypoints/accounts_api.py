@@ -6,11 +6,12 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_contacts.adapters import accounts_read_model as accounts
 from crm_contacts.adapters.accounts_read_model import AccountFilter, AccountRow, Employment
+from crm_contacts.adapters.idempotency import AlreadyCreated
 from crm_contacts.application.accounts import AccountHandlers
 from crm_contacts.application.handlers import Written
 from crm_contacts.domain.account import Account
@@ -134,12 +135,28 @@ def accounts_router(handlers: AccountHandlers, store: EventStore) -> APIRouter:
         response.headers["ETag"] = etag(row.version)
         return account_body(row)
 
-    @router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountRead)
-    async def create_account(body: AccountIn, who: Who, response: Response) -> AccountRead:
+    @router.post(
+        "/accounts",
+        status_code=status.HTTP_201_CREATED,
+        response_model=AccountRead,
+        responses={200: {"description": "Idempotency-Key seen before: the account it made"}},
+    )
+    async def create_account(
+        body: AccountIn,
+        who: Who,
+        response: Response,
+        idempotency_key: Annotated[
+            str | None, Header(description="Retries with the same key create nothing new")
+        ] = None,
+    ) -> AccountRead:
         """An organisation; ``parent_account_id`` places it in a group (no cycles)."""
-        written = await handlers.create(who, body.model_dump())
-        response.headers["Location"] = f"/accounts/{written.contact_id}"
-        row = await read(who.tenant_id, written.contact_id)
+        try:
+            account_id = (await handlers.create(who, body.model_dump(), idempotency_key)).contact_id
+        except AlreadyCreated as replay:
+            account_id = replay.resource_id
+            response.status_code = status.HTTP_200_OK
+        response.headers["Location"] = f"/accounts/{account_id}"
+        row = await read(who.tenant_id, account_id)
         response.headers["ETag"] = etag(row.version)
         return account_body(row)
 

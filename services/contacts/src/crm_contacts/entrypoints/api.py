@@ -11,9 +11,10 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from crm_contacts.adapters.idempotency import AlreadyCreated
 from crm_contacts.adapters.read_model import ContactFilter, ContactRow
 from crm_contacts.application.commands import (
     ArchiveContact,
@@ -141,9 +142,19 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
         response.headers["ETag"] = etag(row.version)
         return from_row(row)
 
-    @router.post("", status_code=status.HTTP_201_CREATED, response_model=ContactCreatedRead)
+    @router.post(
+        "",
+        status_code=status.HTTP_201_CREATED,
+        response_model=ContactCreatedRead,
+        responses={200: {"description": "Idempotency-Key seen before: the contact it made"}},
+    )
     async def create_contact(
-        body: ContactCreate, who: Who, response: Response
+        body: ContactCreate,
+        who: Who,
+        response: Response,
+        idempotency_key: Annotated[
+            str | None, Header(description="Retries with the same key create nothing new")
+        ] = None,
     ) -> ContactCreatedRead:
         """Create a contact; emails are lower-cased and checked, phones stored as E.164.
 
@@ -151,7 +162,14 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
         """
         works_at = (body.works_at.account_id, body.works_at.role) if body.works_at else None
         details = ContactDetails(**body.model_dump(exclude={"works_at"}))
-        created = await handlers.create(CreateContact(who, details, works_at))
+        try:
+            created = await handlers.create(CreateContact(who, details, works_at, idempotency_key))
+        except AlreadyCreated as replay:
+            row = await queries.get(who.tenant_id, replay.resource_id)
+            response.status_code = status.HTTP_200_OK
+            response.headers["ETag"] = etag(row.version)
+            response.headers["Location"] = f"/contacts/{row.contact_id}"
+            return ContactCreatedRead(**from_row(row).model_dump())
         response.headers["ETag"] = etag(created.version)
         response.headers["Location"] = f"/contacts/{created.contact_id}"
         return ContactCreatedRead(
