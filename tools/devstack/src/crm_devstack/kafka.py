@@ -118,7 +118,7 @@ class KafkaBroker(DetachedServer):
         if not (self.state_dir / "data" / "meta.properties").exists():
             cluster_id = self.state.load().get("cluster_id") or _cluster_id()
             self.state.save(cluster_id=cluster_id)
-            subprocess.run(
+            formatted = subprocess.run(
                 [
                     "java",
                     "-cp",
@@ -131,10 +131,13 @@ class KafkaBroker(DetachedServer):
                     str(properties),
                     "-g",
                 ],
-                check=True,
                 capture_output=True,
                 text=True,
             )
+            if formatted.returncode != 0:
+                raise KafkaUnavailable(
+                    f"formatting the Kafka storage failed: {formatted.stderr or formatted.stdout}"
+                )
         log_config = self.state_dir / "log4j2.properties"
         log_config.write_text(
             resources.files("crm_devstack.resources").joinpath("log4j2.properties").read_text()
@@ -215,7 +218,14 @@ async def _metadata_answered(bootstrap: str) -> bool:
 
 
 def _cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding.
+
+    Like Kafka's own Uuid.randomUuid, never one that starts with "-": the storage
+    tool would read it as an option and refuse to format.
+    """
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
