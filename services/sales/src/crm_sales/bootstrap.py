@@ -12,7 +12,9 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from crm_sales.adapters.contacts_client import HttpContactsClient
 from crm_sales.application.activities import ActivityHandlers, run_scheduler
+from crm_sales.application.conversion import ConversionHandlers, run_conversions
 from crm_sales.application.handlers import SalesHandlers
 from crm_sales.application.leads import LeadHandlers
 from crm_sales.application.queries import SalesQueries
@@ -42,8 +44,12 @@ CONTACTS_TOPIC = "crm.contacts.events"
 
 
 def build_app(
-    platform: PlatformSettings, settings: SalesSettings, engine: AsyncEngine | None = None
+    platform: PlatformSettings,
+    settings: SalesSettings,
+    engine: AsyncEngine | None = None,
+    contacts: HttpContactsClient | None = None,
 ) -> FastAPI:
+    """``contacts``: how to reach the contacts service (default: SALES_CONTACTS_URL)."""
     if settings.key_encryption_key is None:
         raise ValueError(
             "SALES_KEY_ENCRYPTION_KEY is not set: give the service a key-encryption key"
@@ -60,6 +66,9 @@ def build_app(
     lead_handlers = LeadHandlers(store, keys, settings.default_region)
     activity_handlers = ActivityHandlers(store, keys)
     queries = SalesQueries(store)
+    if contacts is None and settings.contacts_url:
+        contacts = HttpContactsClient(settings.contacts_url)
+    conversions = ConversionHandlers(store, lead_handlers, handlers, contacts)
 
     async def database_ready() -> None:
         async with engine.connect() as connection:
@@ -111,6 +120,14 @@ def build_app(
                 )
                 running.push_async_callback(asyncio.wait_for, ticking, 30)
                 running.callback(stop.set)
+            if contacts is not None:
+                running.push_async_callback(contacts.close)  # after the saga's runner stops
+            if settings.run_conversions and contacts is not None:
+                converting = asyncio.create_task(
+                    run_conversions(conversions, settings.conversion_interval_s, stop)
+                )
+                running.push_async_callback(asyncio.wait_for, converting, 30)
+                running.callback(stop.set)
             yield
         await engine.dispose()
 
@@ -127,6 +144,6 @@ def build_app(
     app.include_router(opportunities_router(handlers, queries))
     app.include_router(forecast_router(queries))
     app.include_router(catalogue_router(handlers, queries))
-    app.include_router(leads_router(lead_handlers, store))
+    app.include_router(leads_router(lead_handlers, conversions, store))
     app.include_router(activities_router(activity_handlers, store))
     return app

@@ -39,3 +39,16 @@ class SalesSettings(BaseSettings):
     scheduler_interval_s: float = Field(
         5.0, gt=0, description="Seconds between two looks for due reminders and overdue tasks."
     )
+    contacts_url: str | None = Field(
+        None,
+        description="Base URL of the contacts service (e.g. http://crm-contacts:8101): lead"
+        " conversion creates the account and the contact there. Without it, conversion"
+        " answers 503.",
+    )
+    run_conversions: bool = Field(
+        True,
+        description="Drive unfinished lead conversions in this process (replicas take turns).",
+    )
+    conversion_interval_s: float = Field(
+        2.0, gt=0, description="Seconds between two looks for lead conversions to carry on."
+    )

@@ -391,6 +391,62 @@ class ActivityErased(EventContract):
     activity_id: str
 
 
+class ConversionPlan(ContractModel):
+    """What a lead's conversion makes: an organisation, a contact, and this opportunity."""
+
+    account_name: str
+    pipeline_id: str
+    opportunity_name: str
+    amount: Money
+    currency: str
+    expected_close_date: date
+    owner_id: str
+
+
+class LeadConversionStarted(EventContract):
+    """The conversion saga begins; it finishes (``LeadConverted``) or is undone
+    (``LeadConversionFailed``), never left half done."""
+
+    event_type: ClassVar[str] = "crm.sales.lead.conversion_started"
+    schema_version: ClassVar[int] = 1
+
+    lead_id: str
+    plan: ConversionPlan
+
+
+class LeadConversionStepDone(EventContract):
+    """One step of the conversion took effect in the contacts service."""
+
+    event_type: ClassVar[str] = "crm.sales.lead.conversion_step_done"
+    schema_version: ClassVar[int] = 1
+
+    lead_id: str
+    step: Literal["account", "contact"]
+    resource_id: str
+
+
+class LeadConverted(EventContract):
+    event_type: ClassVar[str] = "crm.sales.lead.converted"
+    schema_version: ClassVar[int] = 1
+
+    lead_id: str
+    account_id: str
+    contact_id: str
+    opportunity_id: str
+
+
+class LeadConversionFailed(EventContract):
+    """The conversion could not finish; what it had made was archived (compensated)."""
+
+    event_type: ClassVar[str] = "crm.sales.lead.conversion_failed"
+    schema_version: ClassVar[int] = 1
+
+    lead_id: str
+    reason: str
+    compensated: list[str]
+    """Ids of what was made and then archived in the contacts service."""
+
+
 REGISTRY = EventRegistry(
     [
         PipelineDefined,
@@ -418,5 +474,9 @@ REGISTRY = EventRegistry(
         MeetingScheduled,
         MeetingCancelled,
         ActivityErased,
+        LeadConversionStarted,
+        LeadConversionStepDone,
+        LeadConverted,
+        LeadConversionFailed,
     ]
 )

@@ -22,11 +22,19 @@ class ServiceSpec:
     port_variable: str
     secret_variables: tuple[str, ...] = ()
     """Secrets the service needs (base64 of 32 random bytes): generated once per stack."""
+    links: tuple[tuple[str, str], ...] = ()
+    """(variable, service name): the URL of another service this one calls."""
 
 
 SERVICES = (
     ServiceSpec("contacts", "crm-contacts", "CONTACTS_HTTP_PORT", ("CONTACTS_KEY_ENCRYPTION_KEY",)),
-    ServiceSpec("sales", "crm-sales", "SALES_HTTP_PORT", ("SALES_KEY_ENCRYPTION_KEY",)),
+    ServiceSpec(
+        "sales",
+        "crm-sales",
+        "SALES_HTTP_PORT",
+        ("SALES_KEY_ENCRYPTION_KEY",),
+        links=(("SALES_CONTACTS_URL", "contacts"),),
+    ),
 )
 
 
@@ -41,7 +49,14 @@ class ServiceProcess(DetachedServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, kafka: str, database_url: str, timeout: float = 60) -> None:
+    def start(
+        self,
+        kafka: str,
+        database_url: str,
+        timeout: float = 60,
+        linked: dict[str, str] | None = None,
+    ) -> None:
+        """``linked``: the URLs of the services this one calls, by service name."""
         if self.is_running():
             return
         executable = shutil.which(self.spec.command, path=str(Path(sys.executable).parent))
@@ -58,6 +73,9 @@ class ServiceProcess(DetachedServer):
         }
         for variable in self.spec.secret_variables:
             environment.setdefault(variable, self._secret(variable))
+        for variable, service in self.spec.links:
+            if linked and service in linked:
+                environment.setdefault(variable, linked[service])
         pid = spawn_detached([executable], self.log_file, env=environment)
         self.state.save(pid=pid, port=self.port)
         wait_until(

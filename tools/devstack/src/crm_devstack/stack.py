@@ -87,8 +87,10 @@ class Stack:
         return Endpoints(kafka, database)
 
     def up_services(self, endpoints: Endpoints) -> None:
-        for service in self.services:
-            service.start(endpoints.kafka_bootstrap_servers, endpoints.database_url)
+        urls: dict[str, str] = {}
+        for service in self.services:  # in order: a service's links start before it
+            service.start(endpoints.kafka_bootstrap_servers, endpoints.database_url, linked=urls)
+            urls[service.spec.name] = service.url
 
     def endpoints(self) -> Endpoints:
         """Where Kafka and PostgreSQL are (or will be once started)."""

@@ -4,14 +4,11 @@ activities about an erased contact."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import text
 
 from crm_sales.adapters import activities_read_model as activities
 from crm_sales.application.handlers import Written, append, decoded
@@ -20,6 +17,7 @@ from crm_shared.caller import Caller
 from crm_shared.contracts.sales import CallLogged, MeetingScheduled, TaskCreated
 from crm_shared.errors import ConcurrencyConflict, NotFound
 from crm_shared.eventstore import EventStore, UnitOfWork
+from crm_shared.periodic import every, exclusive_turn
 from crm_shared.privacy import SubjectCipher
 from crm_shared.privacy.keystore import SubjectKeyStore
 
@@ -69,21 +67,13 @@ class ActivityHandlers:
         """Reminders and overdue marks for the tasks whose time has come; one replica at a
         time (an advisory lock), each task in its own transaction. Returns how many changed."""
         now = now or datetime.now(UTC)
-        async with self.store.engine.connect() as connection:
-            locked = await connection.scalar(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": SCHEDULER_LOCK}
-            )
-            if not locked:
+        async with exclusive_turn(self.store.engine, SCHEDULER_LOCK) as connection:
+            if connection is None:
                 return 0
-            try:
-                due = await activities.tasks_needing_attention(
-                    connection, self.store.schema, now, batch
-                )
-                await connection.commit()
-            finally:
-                await connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEDULER_LOCK}
-                )
+            due = await activities.tasks_needing_attention(
+                connection, self.store.schema, now, batch
+            )
+            await connection.commit()
         changed = 0
         for tenant_id, activity_id in due:
             caller = Caller(tenant_id, SCHEDULER, str(uuid.uuid4()))
@@ -156,10 +146,4 @@ class ActivityHandlers:
 
 async def run_scheduler(handlers: ActivityHandlers, interval_s: float, stop: asyncio.Event) -> None:
     """Look for due reminders and overdue tasks every ``interval_s`` until ``stop``."""
-    while not stop.is_set():
-        try:
-            await handlers.mark_due_tasks()
-        except Exception:  # the database may be away: try again next tick
-            log.exception("the scheduler's tick failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
+    await every(interval_s, stop, handlers.mark_due_tasks, "the task scheduler's tick")

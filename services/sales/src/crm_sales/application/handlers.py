@@ -200,9 +200,15 @@ class SalesHandlers:
 
     async def open_opportunity(self, caller: Caller, details: dict[str, Any]) -> Written:
         async with self.store.unit_of_work() as uow:
-            pipeline = await self._pipeline(uow, caller, details.get("pipeline_id"))
-            opportunity = Opportunity.open(self.new_id(), pipeline, details)
-            return await self._save(uow, caller, opportunity, 0)
+            return await self.open_in(uow, caller, self.new_id(), details)
+
+    async def open_in(
+        self, uow: UnitOfWork, caller: Caller, opportunity_id: str, details: dict[str, Any]
+    ) -> Written:
+        """Open an opportunity inside the caller's transaction (a lead's conversion)."""
+        pipeline = await self._pipeline(uow, caller, details.get("pipeline_id"))
+        opportunity = Opportunity.open(opportunity_id, pipeline, details)
+        return await self._save(uow, caller, opportunity, 0)
 
     async def change_opportunity(
         self,
@@ -244,6 +250,10 @@ class SalesHandlers:
                 await self._save(uow, caller, opportunity, version, causation_id)
                 changed.append(opportunity_id)
         return changed
+
+    async def pipeline(self, uow: UnitOfWork, caller: Caller, pipeline_id: Any) -> Pipeline:
+        """The tenant's pipeline; a missing one is an invalid ``pipeline_id``."""
+        return await self._pipeline(uow, caller, pipeline_id)
 
     async def _pipeline(self, uow: UnitOfWork, caller: Caller, pipeline_id: Any) -> Pipeline:
         if not pipeline_id:

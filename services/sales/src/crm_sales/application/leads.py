@@ -57,7 +57,7 @@ class LeadHandlers:
                         else f"{where.rule}:round_robin:{where.team_id}"
                     )
                     lead.assign(owner, where.team_id, rule)
-            return await self._save(uow, caller, lead, 0)
+            return await self.save(uow, caller, lead, 0)
 
     async def change(
         self,
@@ -67,19 +67,19 @@ class LeadHandlers:
         decide: Callable[[Lead], None],
     ) -> Written:
         async with self.store.unit_of_work() as uow:
-            lead = await self._load(uow, caller, lead_id)
+            lead = await self.load(uow, caller, lead_id)
             if lead.version != expected_version:
                 raise ConcurrencyConflict(lead_id, expected_version, lead.version)
             decide(lead)
-            return await self._save(uow, caller, lead, expected_version)
+            return await self.save(uow, caller, lead, expected_version)
 
     async def erase(self, caller: Caller, lead_id: str) -> Written:
         """Destroy the lead's key with the erasure event; repeatable."""
         async with self.store.unit_of_work() as uow:
-            lead = await self._load(uow, caller, lead_id)
+            lead = await self.load(uow, caller, lead_id)
             version = lead.version
             if lead.erase():
-                written = await self._save(uow, caller, lead, version)
+                written = await self.save(uow, caller, lead, version)
                 await self.keys.destroy(uow.connection, caller.tenant_id, lead_id)
                 return written
             return Written(lead_id, version)
@@ -135,7 +135,7 @@ class LeadHandlers:
         caller = Caller(tenant, f"web-form:{form_id}", str(uuid.uuid4()))
         return await self.capture(caller, details, f"web_form:{form_id}")
 
-    async def _load(self, uow: UnitOfWork, caller: Caller, lead_id: str) -> Lead:
+    async def load(self, uow: UnitOfWork, caller: Caller, lead_id: str) -> Lead:
         history = await uow.read_stream(lead_id)
         if (
             not history
@@ -146,7 +146,7 @@ class LeadHandlers:
         cipher = await self.keys.cipher(uow.connection, lead_id)
         return Lead.from_history(lead_id, [decoded(e) for e in history], cipher)
 
-    async def _save(
+    async def save(
         self, uow: UnitOfWork, caller: Caller, lead: Lead, expected_version: int
     ) -> Written:
         if not lead.pending:

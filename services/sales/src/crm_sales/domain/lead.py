@@ -11,12 +11,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, get_args
 
+from pydantic import ValidationError
+
 from crm_sales.domain.errors import InvalidValue, LeadIsClosed
 from crm_sales.domain.money import amount, currency_code
 from crm_shared.contracts.sales import (
+    ConversionPlan,
     DisqualificationReason,
     LeadAssigned,
     LeadCaptured,
+    LeadConversionFailed,
+    LeadConversionStarted,
+    LeadConversionStepDone,
+    LeadConverted,
     LeadDisqualified,
     LeadErased,
     LeadQualified,
@@ -41,7 +48,8 @@ class Lead:
     version: int = 0
     state: dict[str, Any] = field(default_factory=dict)
     status: str = "new"
-    """new, assigned, qualified, disqualified."""
+    """new, assigned, qualified, disqualified; converting, then converted (or qualified again
+    when the conversion failed and was undone)."""
     erased: bool = False
     pending: list[EventContract] = field(default_factory=list)
 
@@ -145,6 +153,58 @@ class Lead:
             )
         )
 
+    def start_conversion(self, plan: dict[str, Any]) -> None:
+        """A qualified lead becomes an organisation, a contact and an opportunity."""
+        if self.erased or self.status != "qualified":
+            raise LeadIsClosed(
+                f"only a qualified lead converts; lead {self.lead_id} is {self.status}"
+            )
+        account_name = str(plan.get("account_name") or self.state.get("company") or "").strip()
+        if not account_name:
+            raise InvalidValue("account_name", "the lead names no company: give the organisation")
+        if not str(plan.get("pipeline_id") or "").strip():
+            raise InvalidValue("pipeline_id", "is required: the opportunity's pipeline")
+        owner = str(plan.get("owner_id") or self.state.get("owner_id") or "").strip()
+        if not owner:
+            raise InvalidValue("owner_id", "the lead has no owner: give the opportunity's")
+        try:
+            checked = ConversionPlan(
+                account_name=account_name,
+                pipeline_id=str(plan.get("pipeline_id") or ""),
+                opportunity_name=str(plan.get("opportunity_name") or account_name).strip(),
+                amount=amount(plan.get("amount", "0")),
+                currency=currency_code(str(plan.get("currency") or "")),
+                expected_close_date=plan.get("expected_close_date"),
+                owner_id=owner,
+            )
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise InvalidValue(str(first["loc"][0]), first["msg"]) from None
+        self._record(LeadConversionStarted(lead_id=self.lead_id, plan=checked))
+
+    def conversion_step(self, step: str, resource_id: str) -> None:
+        if self.status != "converting" or self.state["conversion"].get(step):
+            return
+        self._record(
+            LeadConversionStepDone(lead_id=self.lead_id, step=step, resource_id=resource_id)
+        )
+
+    def converted(self, opportunity_id: str) -> None:
+        conversion = self.state["conversion"]
+        self._record(
+            LeadConverted(
+                lead_id=self.lead_id,
+                account_id=conversion["account"],
+                contact_id=conversion["contact"],
+                opportunity_id=opportunity_id,
+            )
+        )
+
+    def conversion_failed(self, reason: str, compensated: list[str]) -> None:
+        self._record(
+            LeadConversionFailed(lead_id=self.lead_id, reason=reason, compensated=compensated)
+        )
+
     def erase(self) -> bool:
         """Record the erasure (the caller destroys the key); False when already erased."""
         if self.erased:
@@ -153,7 +213,7 @@ class Lead:
         return True
 
     def _check_open(self) -> None:
-        if self.erased or self.status == "disqualified":
+        if self.erased or self.status in ("disqualified", "converting", "converted"):
             raise LeadIsClosed(f"lead {self.lead_id} is {'erased' if self.erased else self.status}")
 
     def _record(self, event: EventContract) -> None:
@@ -180,6 +240,28 @@ class Lead:
             self.state["disqualification"] = {
                 "reason": event.reason,
                 "explanation": event.explanation,
+            }
+        elif isinstance(event, LeadConversionStarted):
+            self.status = "converting"
+            attempt = int(self.state.get("conversion", {}).get("attempt", 0)) + 1
+            self.state["conversion"] = {
+                "attempt": attempt,
+                "plan": event.plan.model_dump(mode="json"),
+            }
+        elif isinstance(event, LeadConversionStepDone):
+            self.state["conversion"][event.step] = event.resource_id
+        elif isinstance(event, LeadConverted):
+            self.status = "converted"
+            self.state["conversion"].update(
+                account=event.account_id,
+                contact=event.contact_id,
+                opportunity=event.opportunity_id,
+            )
+        elif isinstance(event, LeadConversionFailed):
+            self.status = "qualified"
+            self.state["conversion"]["failed"] = {
+                "reason": event.reason,
+                "compensated": event.compensated,
             }
         elif isinstance(event, LeadErased):
             self.erased = True

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_sales.adapters import leads_read_model as leads
+from crm_sales.application.conversion import Conversion, ConversionHandlers
 from crm_sales.application.leads import LeadHandlers
 from crm_sales.domain.lead import Lead
 from crm_shared import pagination
 from crm_shared.contracts.sales import DisqualificationReason
-from crm_shared.errors import NotFound
+from crm_shared.errors import NotFound, PlatformError
 from crm_shared.eventstore import EventStore
 from crm_shared.http.requests import Expected, Who, etag, stale_as_412
+
+log = logging.getLogger(__name__)
+CONVERT_INLINE_S = 15.0
+"""How long a convert request waits for the saga before answering 202."""
 
 STALE: dict[int | str, dict[str, Any]] = {
     412: {"description": "Stale If-Match"},
@@ -70,6 +78,9 @@ class LeadRead(BaseModel):
     team_id: str | None = None
     qualification: dict[str, Any] | None = None
     disqualification: dict[str, Any] | None = None
+    conversion: dict[str, Any] | None = Field(
+        None, description="The last conversion: its plan, what it made, or why it failed"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -101,6 +112,43 @@ class DisqualifyIn(BaseModel):
 
     reason: DisqualificationReason
     explanation: str | None = None
+
+
+class ConvertIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pipeline_id: str = Field(description="The pipeline the opportunity opens in")
+    expected_close_date: date
+    amount: Decimal = Field(Decimal(0), description="The opportunity's amount")
+    currency: str = Field(description="ISO 4217 code of the amount")
+    opportunity_name: str | None = Field(None, description="Default: the organisation's name")
+    account_name: str | None = Field(None, description="Default: the lead's company")
+    owner_id: str | None = Field(None, description="Default: the lead's owner")
+
+
+class ConversionRead(BaseModel):
+    lead_id: str
+    status: Literal["converting", "converted", "failed"]
+    attempt: int = Field(description="1 for the first conversion, more after a failed one")
+    plan: dict[str, Any] | None
+    account_id: str | None
+    contact_id: str | None
+    opportunity_id: str | None
+    failure: dict[str, Any] | None = Field(
+        None, description="Why it failed, and the ids it archived to undo what it made"
+    )
+    retries: int = Field(description="Tries that found the contacts service unavailable")
+    last_error: str | None
+    next_attempt_at: datetime | None
+
+
+class ConversionFailed(PlatformError):
+    status_code = 422
+    code = "conversion_failed"
+
+
+def conversion_body(conversion: Conversion) -> ConversionRead:
+    return ConversionRead.model_validate(conversion, from_attributes=True)
 
 
 class RuleIn(BaseModel):
@@ -143,7 +191,9 @@ def lead_body(row: dict[str, Any]) -> LeadRead:
     )
 
 
-def leads_router(handlers: LeadHandlers, store: EventStore) -> APIRouter:
+def leads_router(
+    handlers: LeadHandlers, conversions: ConversionHandlers, store: EventStore
+) -> APIRouter:
     router = APIRouter(tags=["leads"])
 
     async def read(tenant_id: str, lead_id: str) -> dict[str, Any]:
@@ -180,7 +230,8 @@ def leads_router(handlers: LeadHandlers, store: EventStore) -> APIRouter:
     @router.get("/leads", response_model=LeadPage)
     async def list_leads(
         who: Who,
-        status: Literal["new", "assigned", "qualified", "disqualified"] | None = None,
+        status: Literal["new", "assigned", "qualified", "disqualified", "converting", "converted"]
+        | None = None,
         owner: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: str | None = None,
@@ -225,6 +276,61 @@ def leads_router(handlers: LeadHandlers, store: EventStore) -> APIRouter:
             lead.disqualify(body.reason, body.explanation)
 
         return await change(who, lead_id, version, decide, response)
+
+    @router.post(
+        "/leads/{lead_id}/convert",
+        status_code=status.HTTP_201_CREATED,
+        response_model=ConversionRead,
+        responses={
+            **STALE,
+            202: {
+                "model": ConversionRead,
+                "description": "Started; the contacts service is"
+                " not answering yet, the conversion carries on when it does",
+            },
+            409: {"description": "The lead is not qualified"},
+            422: {
+                "description": "Invalid plan, or the contacts service refused the lead's"
+                " data (what was made is archived and the lead is qualified again)"
+            },
+            503: {"description": "Conversion is not configured (SALES_CONTACTS_URL)"},
+        },
+    )
+    async def convert(
+        lead_id: str, body: ConvertIn, who: Who, version: Expected, response: Response
+    ) -> ConversionRead | JSONResponse:
+        """Convert a qualified lead: an organisation and a contact in the contacts service, and
+        an opportunity here. All of it happens or none of it stays; a crash or an unreachable
+        contacts service only delays it."""
+        with stale_as_412():
+            await conversions.start(who, lead_id, version, body.model_dump(mode="json"))
+        try:
+            outcome = await asyncio.wait_for(
+                conversions.advance(who.tenant_id, lead_id), CONVERT_INLINE_S
+            )
+        except Exception:  # the runner carries on from wherever this stopped
+            log.exception("lead %s: converting in the request failed", lead_id)
+            outcome = "waiting"
+        conversion = await conversions.conversion(who.tenant_id, lead_id)
+        if outcome == "failed":
+            raise ConversionFailed(
+                (conversion.failure or {}).get("reason", "the conversion failed"),
+                lead_id=lead_id,
+                compensated=(conversion.failure or {}).get("compensated", []),
+            )
+        if outcome == "converted":
+            response.headers["Location"] = f"/opportunities/{conversion.opportunity_id}"
+            return conversion_body(conversion)
+        return JSONResponse(
+            conversion_body(conversion).model_dump(mode="json"),
+            status_code=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/leads/{lead_id}/conversion"},
+        )
+
+    @router.get("/leads/{lead_id}/conversion", response_model=ConversionRead)
+    async def get_conversion(lead_id: str, who: Who) -> ConversionRead:
+        """Where the lead's last conversion stands; poll it after a 202."""
+        return conversion_body(await conversions.conversion(who.tenant_id, lead_id))
 
     @router.post("/leads/{lead_id}/erase", response_model=LeadRead)
     async def erase(lead_id: str, who: Who, response: Response) -> LeadRead:
