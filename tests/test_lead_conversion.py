@@ -348,3 +348,32 @@ async def test_only_a_qualified_lead_converts_and_a_bad_plan_names_its_field(
     assert stale.status_code == 412
     still = await services.sales.get(f"/leads/{lead['id']}", headers=ADA)
     assert still.json()["status"] == "qualified"
+
+
+async def test_a_crash_while_undoing_resumes_the_undoing(services: Services) -> None:
+    required = await services.contacts.put(
+        "/custom-fields/tier",
+        json={"label": "Tier", "field_type": "text", "required": True},
+        headers=ADA,
+    )
+    assert required.status_code == 200, required.text
+    lead = await qualified_lead(services.sales, company="Undone Twice")
+    crashing = services.restarted(CrashAfter(services.contacts_client, "archive_account"))
+    await crashing.start(
+        Caller("tenant-a", "user-ada", "c3"),
+        lead["id"],
+        3,
+        PLAN | {"expected_close_date": "2027-06-30"},
+    )
+    with pytest.raises(Crash):
+        await crashing.advance("tenant-a", lead["id"])
+
+    outcome = await services.restarted(services.contacts_client).advance("tenant-a", lead["id"])
+
+    assert outcome == "failed"
+    [account] = await accounts_named(services.contacts, "Undone Twice")
+    assert account["archived"] is True
+    assert await contacts_of_lead(services.contacts, lead["id"]) == []
+    failed = (await services.sales.get(f"/leads/{lead['id']}/conversion", headers=ADA)).json()
+    assert failed["status"] == "failed"
+    assert failed["failure"]["compensated"] == [account["id"]]
