@@ -6,12 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from crm_shared.contracts import contacts, sales
+from crm_shared.contracts import contacts, sales, support
 from crm_shared.events import EventRegistry
 from crm_shared.events.schemas import check_registry_against_published
 
 PUBLISHED = Path(__file__).parents[2] / "schemas"
-REGISTRIES = {"contacts": contacts.REGISTRY, "sales": sales.REGISTRY}
+REGISTRIES = {
+    "contacts": contacts.REGISTRY,
+    "sales": sales.REGISTRY,
+    "support": support.REGISTRY,
+}
 
 
 @pytest.mark.parametrize("service", sorted(REGISTRIES))

@@ -24,6 +24,10 @@ class ServiceSpec:
     """Secrets the service needs (base64 of 32 random bytes): generated once per stack."""
     links: tuple[tuple[str, str], ...] = ()
     """(variable, service name): the URL of another service this one calls."""
+    public_url_variable: str | None = None
+    """Where the service learns the URL people reach it at (links it sends out)."""
+    extra_ports: tuple[str, ...] = ()
+    """Variables of further ports it listens on (an SMTP server, say): free ports, kept."""
 
 
 SERVICES = (
@@ -35,6 +39,14 @@ SERVICES = (
         ("SALES_KEY_ENCRYPTION_KEY",),
         links=(("SALES_CONTACTS_URL", "contacts"),),
     ),
+    ServiceSpec(
+        "support",
+        "crm-support",
+        "SUPPORT_HTTP_PORT",
+        ("SUPPORT_KEY_ENCRYPTION_KEY", "SUPPORT_SURVEY_SIGNING_KEY"),
+        public_url_variable="SUPPORT_PUBLIC_URL",
+        extra_ports=("SUPPORT_SMTP_PORT",),
+    ),
 )
 
 
@@ -42,7 +54,11 @@ class ServiceProcess(DetachedServer):
     def __init__(self, state_dir: Path, spec: ServiceSpec) -> None:
         super().__init__(state_dir)
         self.spec = spec
-        self.port = int(self.state.load().get("port") or free_port())
+        saved = self.state.load()
+        self.port = int(saved.get("port") or free_port())
+        self.extra_ports = {
+            variable: int(saved.get(variable) or free_port()) for variable in spec.extra_ports
+        }
         self.log_file = state_dir / "service.log"
 
     @property
@@ -73,11 +89,15 @@ class ServiceProcess(DetachedServer):
         }
         for variable in self.spec.secret_variables:
             environment.setdefault(variable, self._secret(variable))
+        for variable, port in self.extra_ports.items():
+            environment.setdefault(variable, str(port))
+        if self.spec.public_url_variable:
+            environment.setdefault(self.spec.public_url_variable, self.url)
         for variable, service in self.spec.links:
             if linked and service in linked:
                 environment.setdefault(variable, linked[service])
         pid = spawn_detached([executable], self.log_file, env=environment)
-        self.state.save(pid=pid, port=self.port)
+        self.state.save(pid=pid, port=self.port, **self.extra_ports)
         wait_until(
             self._healthy, timeout, f"{self.spec.name} answering on {self.url}", self.log_file
         )

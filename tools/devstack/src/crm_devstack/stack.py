@@ -123,7 +123,15 @@ class Stack:
                 "postgres", self.postgres.is_running(), self.postgres.url, self.postgres.pid
             )
         )
-        rows += [ComponentStatus(s.spec.name, s.is_running(), s.url, s.pid) for s in self.services]
+        rows += [
+            ComponentStatus(
+                s.spec.name,
+                s.is_running(),
+                " ".join([s.url, *(f"{v}={p}" for v, p in s.extra_ports.items())]),
+                s.pid,
+            )
+            for s in self.services
+        ]
         return rows
 
 

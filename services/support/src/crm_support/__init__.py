@@ -1,0 +1,1 @@
+"""The support service: cases, queues, SLAs, interactions, satisfaction, knowledge base."""

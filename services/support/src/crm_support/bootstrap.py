@@ -1,0 +1,140 @@
+"""Composition root: builds the support service from its settings; nothing runs at import."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_broker
+from crm_shared.eventstore import EventStore, upgrade
+from crm_shared.http import create_service_app
+from crm_shared.privacy import KeyEncryptionKey
+from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
+from crm_shared.relay import OutboxRelay, RelayConfig
+from crm_shared.settings import PlatformSettings
+from crm_shared.telemetry import ConsumerMetrics, RelayMetrics
+from crm_support.application.cases import CaseHandlers
+from crm_support.application.definitions import DefinitionHandlers
+from crm_support.application.inbound import InboundMail
+from crm_support.application.sla_timers import run_timers
+from crm_support.config import SupportSettings
+from crm_support.entrypoints.api import cases_router, setup_router
+from crm_support.entrypoints.contact_events import CONSUMER_GROUP, apply_contact_event
+from crm_support.entrypoints.public_api import inbound_router, surveys_router
+from crm_support.entrypoints.smtp import start_smtp
+
+MIGRATIONS = [PRIVACY_MIGRATIONS, Path(__file__).parent / "adapters" / "migrations" / "versions"]
+TOPIC = "crm.support.events"
+CONTACTS_TOPIC = "crm.contacts.events"
+
+
+def _required(value: SecretStr | None, variable: str, what: str) -> bytes:
+    if value is None:
+        raise ValueError(
+            f"{variable} is not set: give the service {what}"
+            " (base64 of 32 random bytes, e.g. `openssl rand -base64 32`)"
+        )
+    return base64.b64decode(value.get_secret_value())
+
+
+def build_app(
+    platform: PlatformSettings, settings: SupportSettings, engine: AsyncEngine | None = None
+) -> FastAPI:
+    kek = _required(
+        settings.key_encryption_key, "SUPPORT_KEY_ENCRYPTION_KEY", "a key-encryption key"
+    )
+    survey_key = _required(
+        settings.survey_signing_key, "SUPPORT_SURVEY_SIGNING_KEY", "a survey signing key"
+    )
+    webhook_key = (
+        settings.inbound_webhook_signing_key.get_secret_value().encode()
+        if settings.inbound_webhook_signing_key
+        else None
+    )
+    keys = SubjectKeyStore(settings.db_schema, KeyEncryptionKey(kek))
+    engine = engine or create_async_engine(platform.async_database_url, pool_size=20)
+    registry = CollectorRegistry()
+    store = EventStore(engine, settings.db_schema)
+    cases = CaseHandlers(store, keys, timedelta(days=settings.reopen_window_days))
+    definitions = DefinitionHandlers(store)
+    mail = InboundMail(store, cases)
+
+    async def database_ready() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await upgrade(platform.async_database_url, settings.db_schema, MIGRATIONS)
+        stop = asyncio.Event()
+        async with AsyncExitStack() as running:
+            running.callback(stop.set)
+            if settings.run_relay:
+                relay = OutboxRelay(
+                    engine,
+                    RelayConfig(
+                        settings.db_schema,
+                        TOPIC,
+                        "/crm/support",
+                        platform.kafka_bootstrap_servers,
+                        platform.relay_batch_size,
+                        platform.relay_poll_interval_ms / 1000,
+                    ),
+                    RelayMetrics(registry, service="support", topic=TOPIC),
+                )
+                relaying = asyncio.create_task(relay.run(stop))
+                running.push_async_callback(relay.close)
+                running.push_async_callback(asyncio.wait_for, relaying, 30)
+                running.callback(stop.set)
+            if settings.run_consumer:
+                consumer = IdempotentConsumer(
+                    engine,
+                    ConsumerConfig(
+                        CONSUMER_GROUP,
+                        [CONTACTS_TOPIC],
+                        settings.db_schema,
+                        platform.kafka_bootstrap_servers,
+                    ),
+                    apply_contact_event(store, cases),
+                    ConsumerMetrics(registry, group=CONSUMER_GROUP),
+                )
+                broker = consumer_broker(
+                    platform.kafka_bootstrap_servers, [consumer], graceful_timeout=20
+                )
+                await broker.start()
+                running.push_async_callback(consumer.close)
+                running.push_async_callback(broker.stop)
+            if settings.run_timers:
+                firing = asyncio.create_task(run_timers(cases, settings.timer_max_sleep_s, stop))
+                running.push_async_callback(asyncio.wait_for, firing, 30)
+                running.callback(stop.set)
+            if settings.smtp_port is not None:
+                server = await start_smtp(mail, settings.smtp_host, settings.smtp_port)
+                running.push_async_callback(server.wait_closed)
+                running.callback(server.close)
+            yield
+        await engine.dispose()
+
+    app = create_service_app(
+        "CRM support",
+        "0.1.0",
+        registry,
+        {"database": database_ready},
+        description="Cases, queues, SLAs and escalation, interactions, satisfaction, knowledge.",
+        lifespan=lifespan,
+    )
+    app.include_router(cases_router(cases, store))
+    app.include_router(setup_router(definitions, store))
+    app.include_router(surveys_router(cases, store, survey_key, settings.public_url))
+    app.include_router(inbound_router(mail, webhook_key))
+    return app
