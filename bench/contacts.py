@@ -13,22 +13,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench import postgres_baseline, vegeta
+from bench import postgres_baseline, results, vegeta
+from bench.service_under_test import service_under_test
 from bench.stats import percentile
 from crm_devstack.processes import repo_root
-
-RESULTS = Path(__file__).parent / "results"
 
 
 async def create_load(base_url: str, clients: int, seconds: float) -> dict[str, float]:
@@ -107,31 +103,17 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from crm_devstack.services import SERVICES, ServiceProcess
-    from crm_devstack.stack import session_stack
-
-    with session_stack(repo_root() / ".local" / "stack") as endpoints:
-        os.environ["CONTACTS_DB_SCHEMA"] = f"bench_contacts_{uuid.uuid4().hex[:6]}"
-        os.environ["CRM_LOG_LEVEL"] = "WARNING"
-        [spec] = [s for s in SERVICES if s.name == "contacts"]
-        state = repo_root() / ".local" / "bench-contacts"
-        service = ServiceProcess(state, spec)
-        service.start(endpoints.kafka_bootstrap_servers, endpoints.database_url)
-        try:
-            report: dict[str, Any] = {
-                "create_over_http": (
-                    vegeta_load(service.url, args.clients, args.seconds)
-                    if args.driver == "vegeta"
-                    else asyncio.run(create_load(service.url, args.clients, args.seconds))
-                ),
-                "raw_postgres_single_row_commits": asyncio.run(
-                    postgres_baseline.single_row_commits(
-                        endpoints.database_url.replace("+asyncpg", ""), 32, 200
-                    )
-                ),
-            }
-        finally:
-            service.stop()
+    with service_under_test("contacts") as service:
+        report: dict[str, Any] = {
+            "create_over_http": (
+                vegeta_load(service.url, args.clients, args.seconds)
+                if args.driver == "vegeta"
+                else asyncio.run(create_load(service.url, args.clients, args.seconds))
+            ),
+            "raw_postgres_single_row_commits": asyncio.run(
+                postgres_baseline.single_row_commits(service.dsn, 32, 200)
+            ),
+        }
     http = report["create_over_http"]
     report["summary"] = {
         "create_requests_per_s": http["requests_per_s"],
@@ -144,12 +126,7 @@ def main() -> None:
         },
     }
     report["meta"] = {"at": datetime.now(UTC).isoformat(), **vars(args)}
-    RESULTS.mkdir(exist_ok=True)
-    text = json.dumps(report, indent=2, sort_keys=True) + "\n"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"contacts-{stamp}.json").write_text(text)
-    (RESULTS / "contacts-latest.json").write_text(text)
-    print(json.dumps(report["summary"], indent=2))
+    results.write("contacts", report)
 
 
 if __name__ == "__main__":

@@ -30,9 +30,9 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench import results
 from crm_devstack.processes import repo_root
 
-RESULTS = Path(__file__).parent / "results"
 MAPPING = {
     "first": "first_name",
     "last": "last_name",
@@ -184,12 +184,7 @@ def main() -> None:
         },
         "meta": {"at": datetime.now(UTC).isoformat(), **vars(args)},
     }
-    RESULTS.mkdir(exist_ok=True)
-    text = json.dumps(report, indent=2, sort_keys=True) + "\n"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"contacts-import-{stamp}.json").write_text(text)
-    (RESULTS / "contacts-import-latest.json").write_text(text)
-    print(json.dumps(report["summary"], indent=2))
+    results.write("contacts-import", report)
 
 
 if __name__ == "__main__":

@@ -15,23 +15,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
-from bench import postgres_baseline, vegeta
+from bench import postgres_baseline, results, vegeta
+from bench.service_under_test import service_under_test
 from bench.stats import percentile
 from crm_devstack.processes import repo_root
 
-RESULTS = Path(__file__).parent / "results"
 STAGES = [
     {"stage_id": "qualify", "name": "Qualify", "probability": 10},
     {"stage_id": "propose", "name": "Propose", "probability": 40},
@@ -158,45 +155,31 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=3000, help="opportunities moved round-robin")
     args = parser.parse_args()
 
-    from crm_devstack.services import SERVICES, ServiceProcess
-    from crm_devstack.stack import session_stack
-
-    schema = f"bench_sales_{uuid.uuid4().hex[:6]}"
-    with session_stack(repo_root() / ".local" / "stack") as endpoints:
-        os.environ["SALES_DB_SCHEMA"] = schema
-        os.environ["CRM_LOG_LEVEL"] = "WARNING"
-        [spec] = [s for s in SERVICES if s.name == "sales"]
-        work = repo_root() / ".local" / "bench-sales"
-        service = ServiceProcess(work / "service", spec)
-        service.start(endpoints.kafka_bootstrap_servers, endpoints.database_url)
-        dsn = endpoints.database_url.replace("+asyncpg", "")
-        try:
-            headers = {"X-Tenant-Id": f"bench-{uuid.uuid4().hex[:6]}", "X-Actor-Id": "bench"}
-            ids = asyncio.run(open_opportunities(service.url, headers, args.deals))
-            rounds = max(2, int(args.seconds * 1500 / len(ids)) + 1)
-            targets = work / "stage-targets.jsonl"
-            vegeta.write_targets(targets, stage_changes(service.url, headers, ids, rounds))
-            moves = vegeta.summary(
-                vegeta.attack(repo_root(), targets, args.clients, args.seconds, work / "moves.bin"),
-                args.clients,
-            )
-            forecast_tenant = f"forecast-{uuid.uuid4().hex[:6]}"
-            asyncio.run(seed_forecast_rows(dsn, schema, forecast_tenant, args.opportunities))
-            forecast_headers = {"X-Tenant-Id": forecast_tenant, "X-Actor-Id": "bench"}
-            report: dict[str, Any] = {
-                "stage_changes_over_http": moves,
-                "forecast_over_http": asyncio.run(
-                    forecast_latencies(service.url, forecast_headers, 200)
-                ),
-                "raw_forecast_sql": asyncio.run(
-                    raw_forecast_sql(dsn, schema, forecast_tenant, 200)
-                ),
-                "raw_postgres_single_row_commits": asyncio.run(
-                    postgres_baseline.single_row_commits(dsn, 32, 200)
-                ),
-            }
-        finally:
-            service.stop()
+    work = repo_root() / ".local" / "bench-sales"
+    with service_under_test("sales") as service:
+        dsn, schema = service.dsn, service.schema
+        headers = {"X-Tenant-Id": f"bench-{uuid.uuid4().hex[:6]}", "X-Actor-Id": "bench"}
+        ids = asyncio.run(open_opportunities(service.url, headers, args.deals))
+        rounds = max(2, int(args.seconds * 1500 / len(ids)) + 1)
+        targets = work / "stage-targets.jsonl"
+        vegeta.write_targets(targets, stage_changes(service.url, headers, ids, rounds))
+        moves = vegeta.summary(
+            vegeta.attack(repo_root(), targets, args.clients, args.seconds, work / "moves.bin"),
+            args.clients,
+        )
+        forecast_tenant = f"forecast-{uuid.uuid4().hex[:6]}"
+        asyncio.run(seed_forecast_rows(dsn, schema, forecast_tenant, args.opportunities))
+        forecast_headers = {"X-Tenant-Id": forecast_tenant, "X-Actor-Id": "bench"}
+        report: dict[str, Any] = {
+            "stage_changes_over_http": moves,
+            "forecast_over_http": asyncio.run(
+                forecast_latencies(service.url, forecast_headers, 200)
+            ),
+            "raw_forecast_sql": asyncio.run(raw_forecast_sql(dsn, schema, forecast_tenant, 200)),
+            "raw_postgres_single_row_commits": asyncio.run(
+                postgres_baseline.single_row_commits(dsn, 32, 200)
+            ),
+        }
     report["summary"] = {
         "stage_changes_per_s": moves["requests_per_s"],
         "stage_change_p99_ms": moves["p99_ms"],
@@ -209,12 +192,7 @@ def main() -> None:
         / report["raw_forecast_sql"]["p50_ms"],
     }
     report["meta"] = {"at": datetime.now(UTC).isoformat(), **vars(args)}
-    RESULTS.mkdir(exist_ok=True)
-    text = json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"sales-{stamp}.json").write_text(text)
-    (RESULTS / "sales-latest.json").write_text(text)
-    print(json.dumps(report["summary"], indent=2))
+    results.write("sales", report)
 
 
 if __name__ == "__main__":

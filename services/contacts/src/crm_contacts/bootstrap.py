@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,13 +19,12 @@ from crm_contacts.config import ContactsSettings
 from crm_contacts.entrypoints.accounts_api import accounts_router
 from crm_contacts.entrypoints.api import contacts_router, custom_fields_router, privacy_router
 from crm_contacts.entrypoints.imports_api import imports_router
+from crm_shared.background import BackgroundWork
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
-from crm_shared.relay import OutboxRelay, RelayConfig
 from crm_shared.settings import PlatformSettings
-from crm_shared.telemetry import RelayMetrics
 
 SERVICE_MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
 MIGRATIONS = [PRIVACY_MIGRATIONS, SERVICE_MIGRATIONS]
@@ -57,35 +55,16 @@ def build_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await upgrade(platform.async_database_url, settings.db_schema, MIGRATIONS)
-        stop = asyncio.Event()
-        relay = OutboxRelay(
-            engine,
-            RelayConfig(
-                settings.db_schema,
-                TOPIC,
-                "/crm/contacts",
-                platform.kafka_bootstrap_servers,
-                platform.relay_batch_size,
-                platform.relay_poll_interval_ms / 1000,
-            ),
-            RelayMetrics(registry, service="contacts", topic=TOPIC),
-        )
-        relaying = asyncio.create_task(relay.run(stop)) if settings.run_relay else None
-        importing = (
-            asyncio.create_task(run_importer(importer, settings.importer_interval_s, stop))
-            if settings.run_importer
-            else None
-        )
-        try:
+        async with AsyncExitStack() as running:
+            background = BackgroundWork(running, engine, platform, registry)
+            if settings.run_relay:
+                background.relay(settings.db_schema, TOPIC, "/crm/contacts", "contacts")
+            if settings.run_importer:
+                background.loop(
+                    run_importer(importer, settings.importer_interval_s, background.stop)
+                )
             yield
-        finally:
-            stop.set()
-            if relaying:
-                await relaying
-            if importing:
-                await importing
-            await relay.close()
-            await engine.dispose()
+        await engine.dispose()
 
     app = create_service_app(
         "CRM contacts",

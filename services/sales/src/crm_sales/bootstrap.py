@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -29,14 +28,12 @@ from crm_sales.entrypoints.api import (
 )
 from crm_sales.entrypoints.contact_events import CONSUMER_GROUP, apply_contact_event
 from crm_sales.entrypoints.leads_api import leads_router
-from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_broker
+from crm_shared.background import BackgroundWork
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
-from crm_shared.relay import OutboxRelay, RelayConfig
 from crm_shared.settings import PlatformSettings
-from crm_shared.telemetry import ConsumerMetrics, RelayMetrics
 
 MIGRATIONS = [PRIVACY_MIGRATIONS, Path(__file__).parent / "adapters" / "migrations" / "versions"]
 TOPIC = "crm.sales.events"
@@ -77,57 +74,27 @@ def build_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await upgrade(platform.async_database_url, settings.db_schema, MIGRATIONS)
-        stop = asyncio.Event()
         async with AsyncExitStack() as running:
+            background = BackgroundWork(running, engine, platform, registry)
             if settings.run_relay:
-                relay = OutboxRelay(
-                    engine,
-                    RelayConfig(
-                        settings.db_schema,
-                        TOPIC,
-                        "/crm/sales",
-                        platform.kafka_bootstrap_servers,
-                        platform.relay_batch_size,
-                        platform.relay_poll_interval_ms / 1000,
-                    ),
-                    RelayMetrics(registry, service="sales", topic=TOPIC),
-                )
-                relaying = asyncio.create_task(relay.run(stop))
-                running.push_async_callback(relay.close)
-                running.push_async_callback(asyncio.wait_for, relaying, 30)
-                running.callback(stop.set)
+                background.relay(settings.db_schema, TOPIC, "/crm/sales", "sales")
             if settings.run_consumer:
-                consumer = IdempotentConsumer(
-                    engine,
-                    ConsumerConfig(
-                        CONSUMER_GROUP,
-                        [CONTACTS_TOPIC],
-                        settings.db_schema,
-                        platform.kafka_bootstrap_servers,
-                    ),
+                await background.consumer(
+                    CONSUMER_GROUP,
+                    [CONTACTS_TOPIC],
+                    settings.db_schema,
                     apply_contact_event(store, handlers, activity_handlers),
-                    ConsumerMetrics(registry, group=CONSUMER_GROUP),
                 )
-                broker = consumer_broker(
-                    platform.kafka_bootstrap_servers, [consumer], graceful_timeout=20
-                )
-                await broker.start()
-                running.push_async_callback(consumer.close)
-                running.push_async_callback(broker.stop)
             if settings.run_scheduler:
-                ticking = asyncio.create_task(
-                    run_scheduler(activity_handlers, settings.scheduler_interval_s, stop)
+                background.loop(
+                    run_scheduler(activity_handlers, settings.scheduler_interval_s, background.stop)
                 )
-                running.push_async_callback(asyncio.wait_for, ticking, 30)
-                running.callback(stop.set)
             if contacts is not None:
                 running.push_async_callback(contacts.close)  # after the saga's runner stops
             if settings.run_conversions and contacts is not None:
-                converting = asyncio.create_task(
-                    run_conversions(conversions, settings.conversion_interval_s, stop)
+                background.loop(
+                    run_conversions(conversions, settings.conversion_interval_s, background.stop)
                 )
-                running.push_async_callback(asyncio.wait_for, converting, 30)
-                running.callback(stop.set)
             yield
         await engine.dispose()
 

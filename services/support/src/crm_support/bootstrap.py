@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -15,14 +14,12 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_broker
+from crm_shared.background import BackgroundWork
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
-from crm_shared.relay import OutboxRelay, RelayConfig
 from crm_shared.settings import PlatformSettings
-from crm_shared.telemetry import ConsumerMetrics, RelayMetrics
 from crm_support.application.cases import CaseHandlers
 from crm_support.application.definitions import DefinitionHandlers
 from crm_support.application.inbound import InboundMail
@@ -76,48 +73,19 @@ def build_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await upgrade(platform.async_database_url, settings.db_schema, MIGRATIONS)
-        stop = asyncio.Event()
         async with AsyncExitStack() as running:
-            running.callback(stop.set)
+            background = BackgroundWork(running, engine, platform, registry)
             if settings.run_relay:
-                relay = OutboxRelay(
-                    engine,
-                    RelayConfig(
-                        settings.db_schema,
-                        TOPIC,
-                        "/crm/support",
-                        platform.kafka_bootstrap_servers,
-                        platform.relay_batch_size,
-                        platform.relay_poll_interval_ms / 1000,
-                    ),
-                    RelayMetrics(registry, service="support", topic=TOPIC),
-                )
-                relaying = asyncio.create_task(relay.run(stop))
-                running.push_async_callback(relay.close)
-                running.push_async_callback(asyncio.wait_for, relaying, 30)
-                running.callback(stop.set)
+                background.relay(settings.db_schema, TOPIC, "/crm/support", "support")
             if settings.run_consumer:
-                consumer = IdempotentConsumer(
-                    engine,
-                    ConsumerConfig(
-                        CONSUMER_GROUP,
-                        [CONTACTS_TOPIC],
-                        settings.db_schema,
-                        platform.kafka_bootstrap_servers,
-                    ),
+                await background.consumer(
+                    CONSUMER_GROUP,
+                    [CONTACTS_TOPIC],
+                    settings.db_schema,
                     apply_contact_event(store, cases),
-                    ConsumerMetrics(registry, group=CONSUMER_GROUP),
                 )
-                broker = consumer_broker(
-                    platform.kafka_bootstrap_servers, [consumer], graceful_timeout=20
-                )
-                await broker.start()
-                running.push_async_callback(consumer.close)
-                running.push_async_callback(broker.stop)
             if settings.run_timers:
-                firing = asyncio.create_task(run_timers(cases, settings.timer_max_sleep_s, stop))
-                running.push_async_callback(asyncio.wait_for, firing, 30)
-                running.callback(stop.set)
+                background.loop(run_timers(cases, settings.timer_max_sleep_s, background.stop))
             if settings.smtp_port is not None:
                 server = await start_smtp(mail, settings.smtp_host, settings.smtp_port)
                 running.push_async_callback(server.wait_closed)

@@ -196,3 +196,22 @@ async def test_filters_pages_and_tenants(api: httpx.AsyncClient) -> None:
     assert {page["items"][0]["id"], rest.json()["items"][0]["id"]} == set(ids[1:])
     assert (await api.get(f"/cases/{ids[0]}", headers=BOB)).status_code == 404
     assert (await api.get("/cases", headers=BOB)).json()["items"] == []
+    unknown = await api.get("/cases", params={"status": "lost"}, headers=ADA)
+    assert unknown.status_code == 422
+    assert unknown.json()["fields"][0]["field"] == "status"
+
+
+async def test_a_queue_of_the_same_name_in_another_tenant_is_another_queue(
+    api: httpx.AsyncClient,
+) -> None:
+    await setup(api)
+    theirs = await api.put(
+        "/queues/tier1",
+        json={"name": "B's Tier 1", "members": [{"user_id": "zed"}]},
+        headers=BOB,
+    )
+    assert theirs.status_code == 200, theirs.text
+    assert theirs.json()["version"] == 1
+    ours = {q["id"]: q for q in (await api.get("/queues", headers=ADA)).json()}
+    assert ours["tier1"]["name"] == "Tier 1"
+    assert (await opened(api))["assignee_id"] in {"ann", "bob", "cat"}

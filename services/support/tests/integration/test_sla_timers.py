@@ -15,6 +15,7 @@ from crm_shared.caller import Caller
 from crm_shared.contracts.support import SlaPolicyDefined
 from crm_shared.eventstore import EventStore
 from crm_support.adapters import read_model as rm
+from crm_support.adapters import timers
 from crm_support.application.cases import CaseHandlers, Moment
 from crm_support.application.definitions import DefinitionHandlers
 from crm_support.application.sla_timers import fire_due
@@ -109,6 +110,16 @@ async def test_warning_breach_and_escalation_fire_on_business_time(
         "assigned",
     ]
     assert await fire_due(cases) == 0  # nothing fires twice
+    async with engine.connect() as connection:
+        kept = await timers.of_case(connection, support_schema, written.entity_id)
+    half_past_9, ten = (
+        datetime(2026, 12, 8, 9, 30, tzinfo=UTC),
+        datetime(2026, 12, 8, 10, tzinfo=UTC),
+    )
+    assert {(t["kind"], t["due_at"], t["fired_at"]) for t in kept if t["fired_at"]} == {
+        ("warn:first_response", half_past_9, half_past_9),  # each fired timer stays, with
+        ("breach:first_response", ten, ten),  # when it fired
+    }
 
 
 async def test_waiting_on_the_customer_and_holidays_do_not_count(

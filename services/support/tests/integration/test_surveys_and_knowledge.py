@@ -82,3 +82,20 @@ async def test_articles_are_versioned_searchable_and_linked_to_cases(
     assert (await api.get("/articles/reset-password/cases", headers=ADA)).json() == [case["id"]]
     missing = await api.put("/articles/nope/cases/x", headers=ADA)
     assert missing.status_code == 404
+
+
+async def test_two_tenants_may_give_an_article_the_same_id(api: httpx.AsyncClient) -> None:
+    for who, body in ((ADA, "Tenant A's way."), (BOB, "Tenant B's way.")):
+        answer = await api.put(
+            "/articles/reset-password",
+            json={"title": "Resetting a password", "body": body, "tags": []},
+            headers=who,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["version"] == 1
+    assert (await api.get("/articles/reset-password", headers=ADA)).json()["body"] == (
+        "Tenant A's way."
+    )
+    assert (await api.get("/articles/reset-password", headers=BOB)).json()["body"] == (
+        "Tenant B's way."
+    )

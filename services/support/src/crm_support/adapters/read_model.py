@@ -220,7 +220,7 @@ async def save_queue(
         sql(
             f'INSERT INTO "{schema}".queues (queue_id, tenant_id, version, definition)'
             " VALUES (:id, :tenant, :version, CAST(:definition AS jsonb))"
-            " ON CONFLICT (queue_id) DO UPDATE SET version = excluded.version,"
+            " ON CONFLICT (tenant_id, queue_id) DO UPDATE SET version = excluded.version,"
             " definition = excluded.definition"
         ),
         {
@@ -247,13 +247,14 @@ async def queues(
     }
 
 
-async def take_turn(connection: AsyncConnection, schema: str, queue_id: str) -> int:
+async def take_turn(connection: AsyncConnection, schema: str, tenant_id: str, queue_id: str) -> int:
     """The queue's round-robin position, moved on by one (the row is locked till commit)."""
     turn = await connection.scalar(
         sql(
-            f'UPDATE "{schema}".queues SET turn = turn + 1 WHERE queue_id = :id RETURNING turn - 1'
+            f'UPDATE "{schema}".queues SET turn = turn + 1'
+            " WHERE tenant_id = :tenant AND queue_id = :id RETURNING turn - 1"
         ),
-        {"id": queue_id},
+        {"tenant": tenant_id, "id": queue_id},
     )
     return int(turn or 0)
 
@@ -345,7 +346,7 @@ async def save_article(
         sql(
             f'INSERT INTO "{schema}".articles (article_id, tenant_id, version, title, body,'
             " tags, updated_at) VALUES (:id, :tenant, :version, :title, :body, :tags, :at)"
-            " ON CONFLICT (article_id) DO UPDATE SET version = excluded.version,"
+            " ON CONFLICT (tenant_id, article_id) DO UPDATE SET version = excluded.version,"
             " title = excluded.title, body = excluded.body, tags = excluded.tags,"
             " updated_at = excluded.updated_at"
         ),

@@ -43,6 +43,14 @@ class Written:
 
 
 @dataclass(frozen=True)
+class Reserved:
+    """A new case's number and its queue's round-robin turn (None: taken when routed)."""
+
+    number: int
+    turn: int | None
+
+
+@dataclass(frozen=True)
 class Moment:
     """What a decision about a case needs besides the case: the time, the tenant's business
     calendar and SLA terms, the reopening window."""
@@ -93,15 +101,36 @@ class CaseHandlers:
         self.new_id = new_id
 
     async def open_case(self, caller: Caller, details: dict[str, Any]) -> Written:
+        reserved = await self.reserve(caller.tenant_id, details.get("queue_id"))
         async with self.store.unit_of_work() as uow:
-            return await self.open_in(uow, caller, self.new_id(), details)
+            return await self.open_in(uow, caller, self.new_id(), details, reserved)
+
+    async def reserve(self, tenant_id: str, queue_id: str | None) -> Reserved:
+        """A number for a new case and its queue's round-robin turn, taken in a short
+        transaction of their own: held until the case commits, the tenant's counter would make
+        every opening wait for the one before. An opening that fails leaves a gap."""
+        schema = self.store.schema
+        async with self.store.engine.begin() as connection:
+            number = await rm.next_case_number(connection, schema, tenant_id)
+            turn = await rm.take_turn(connection, schema, tenant_id, queue_id) if queue_id else None
+        return Reserved(number, turn)
 
     async def open_in(
-        self, uow: UnitOfWork, caller: Caller, case_id: str, details: dict[str, Any]
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        case_id: str,
+        details: dict[str, Any],
+        reserved: Reserved | None = None,
     ) -> Written:
+        """Open a case in ``uow``; without ``reserved``, its number and turn are taken in it."""
         schema = self.store.schema
         moment = await self._moment(uow, caller.tenant_id)
-        number = await rm.next_case_number(uow.connection, schema, caller.tenant_id)
+        number = (
+            reserved.number
+            if reserved
+            else await rm.next_case_number(uow.connection, schema, caller.tenant_id)
+        )
         key = await self.keys.create(uow.connection, caller.tenant_id, case_id)
         priority = details.get("priority") or "normal"
         tier = str(details.get("tier") or "standard")
@@ -116,7 +145,10 @@ class CaseHandlers:
         )
         queue_id = details.get("queue_id")
         if queue_id:
-            await self._route(uow, caller.tenant_id, case, str(queue_id), details.get("skill"))
+            turn = reserved.turn if reserved else None
+            await self._route(
+                uow, caller.tenant_id, case, str(queue_id), details.get("skill"), turn=turn
+            )
         return await self._save(uow, caller, case, 0, moment.now)
 
     async def change(
@@ -208,8 +240,9 @@ class CaseHandlers:
                 await self._route(
                     uow, timer.tenant_id, case, escalation.move_to_queue_id, None, "escalation"
                 )
-        await self._save(uow, caller, case, version, now)
+        # marked first, so that saving the case's timers keeps this one as fired
         await timers.mark_fired(uow.connection, self.store.schema, timer, now)
+        await self._save(uow, caller, case, version, now)
 
     async def repoint_contact(
         self, uow: UnitOfWork, caller: Caller, merged: str, survivor: str, causation_id: str
@@ -271,16 +304,18 @@ class CaseHandlers:
         queue_id: str,
         skill: str | None,
         rule: str | None = None,
+        turn: int | None = None,
     ) -> None:
+        """Assign by the queue's strategy (``turn``: a round-robin turn already taken)."""
         queue = await self._queue(uow, tenant_id, queue_id)
         schema = self.store.schema
-        turn, loads = 0, {}
-        if queue.strategy == "round_robin":
-            turn = await rm.take_turn(uow.connection, schema, queue_id)
+        loads = {}
+        if queue.strategy == "round_robin" and turn is None:
+            turn = await rm.take_turn(uow.connection, schema, tenant_id, queue_id)
         else:
             users = [m.user_id for m in queue.members]
             loads = await rm.open_cases_per_assignee(uow.connection, schema, tenant_id, users)
-        assignee = choose(queue, skill, turn, loads)
+        assignee = choose(queue, skill, turn or 0, loads)
         case.assign(queue_id, assignee, rule or queue.strategy)
 
     async def _save(

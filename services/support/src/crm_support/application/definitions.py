@@ -84,10 +84,9 @@ class DefinitionHandlers:
     async def publish_article(
         self, caller: Caller, article_id: str, title: str, body: str, tags: list[str]
     ) -> Written:
+        stream = article_stream(caller.tenant_id, article_id)
         async with self.store.unit_of_work() as uow:
-            history = await uow.read_stream(article_id)
-            if history and history[0].metadata.tenant_id != caller.tenant_id:
-                raise NotFound(f"no article {article_id}")
+            history = await uow.read_stream(stream)
             published = [decoded(e) for e in history if e.event_type == ArticlePublished.event_type]
             current = published[-1] if published else None
             assert current is None or isinstance(current, ArticlePublished)
@@ -95,7 +94,7 @@ class DefinitionHandlers:
             if event is None:
                 return Written(article_id, current.version if current else 0)
             now = _now()
-            await append(uow, caller, article_id, len(history), [event], article_id, now)
+            await append(uow, caller, stream, len(history), [event], article_id, now)
             await rm.save_article(uow.connection, self.store.schema, caller.tenant_id, event, now)
             return Written(article_id, event.version)
 
@@ -108,9 +107,15 @@ class DefinitionHandlers:
             if await rm.get_case(uow.connection, schema, caller.tenant_id, case_id) is None:
                 raise NotFound(f"no case {case_id}")
             if await rm.link_article(uow.connection, schema, caller.tenant_id, article_id, case_id):
-                history = await uow.read_stream(article_id)
+                stream = article_stream(caller.tenant_id, article_id)
+                history = await uow.read_stream(stream)
                 event = ArticleLinked(article_id=article_id, case_id=case_id)
-                await append(uow, caller, article_id, len(history), [event], article_id, _now())
+                await append(uow, caller, stream, len(history), [event], article_id, _now())
+
+
+def article_stream(tenant_id: str, article_id: str) -> str:
+    """Article ids are the tenant's own words ("reset-password"): two tenants may pick one."""
+    return f"article:{tenant_id}:{article_id}"
 
 
 def _now() -> datetime:

@@ -21,10 +21,10 @@ log = logging.getLogger(__name__)
 
 async def fire_due(handlers: CaseHandlers, batch: int = 100, clock: Clock | None = None) -> int:
     """Fire the timers due now, a batch per transaction; returns how many fired."""
-    now = (clock or handlers.clock)()
     fired = 0
     schema = handlers.store.schema
     while True:
+        now = (clock or handlers.clock)()  # per batch: a timer is marked when it really fired
         raced = 0
         async with handlers.store.unit_of_work() as uow:
             due = await timers.claim_due(uow.connection, schema, now, batch)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from crm_shared import pagination
-from crm_shared.contracts.support import REGISTRY, CaseOpened
+from crm_shared.contracts.support import REGISTRY, CaseOpened, CaseStatus, Priority
 from crm_shared.errors import NotFound
 from crm_shared.eventstore import EventStore
 from crm_shared.http.requests import Caller, Expected, Who, etag, stale_as_412
@@ -94,8 +94,8 @@ def cases_router(cases: CaseHandlers, store: EventStore) -> APIRouter:
     @router.get("", response_model=CasePage)
     async def list_cases(
         who: Who,
-        status: str | None = None,
-        priority: str | None = None,
+        status: CaseStatus | None = None,
+        priority: Priority | None = None,
         queue_id: str | None = None,
         assignee_id: str | None = None,
         contact_id: str | None = None,

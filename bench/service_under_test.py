@@ -1,0 +1,43 @@
+"""A service of the platform started as its own process for a benchmark, in a fresh schema of
+the local stack (started for the run, or the one ``./crm up`` keeps)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from crm_devstack.processes import repo_root
+from crm_devstack.services import SERVICES, ServiceProcess
+from crm_devstack.stack import session_stack
+
+
+@dataclass(frozen=True)
+class ServiceUnderTest:
+    url: str
+    schema: str
+    dsn: str
+    """The database for plain asyncpg (the baselines)."""
+    kafka_bootstrap_servers: str
+
+
+@contextmanager
+def service_under_test(name: str) -> Iterator[ServiceUnderTest]:
+    schema = f"bench_{name}_{uuid.uuid4().hex[:6]}"
+    with session_stack(repo_root() / ".local" / "stack") as endpoints:
+        os.environ[f"{name.upper()}_DB_SCHEMA"] = schema
+        os.environ["CRM_LOG_LEVEL"] = "WARNING"
+        [spec] = [s for s in SERVICES if s.name == name]
+        service = ServiceProcess(repo_root() / ".local" / f"bench-{name}" / "service", spec)
+        service.start(endpoints.kafka_bootstrap_servers, endpoints.database_url)
+        try:
+            yield ServiceUnderTest(
+                service.url,
+                schema,
+                endpoints.database_url.replace("+asyncpg", ""),
+                endpoints.kafka_bootstrap_servers,
+            )
+        finally:
+            service.stop()
