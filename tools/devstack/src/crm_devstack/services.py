@@ -47,6 +47,7 @@ SERVICES = (
         public_url_variable="SUPPORT_PUBLIC_URL",
         extra_ports=("SUPPORT_SMTP_PORT",),
     ),
+    ServiceSpec("analytics", "crm-analytics", "ANALYTICS_HTTP_PORT"),
 )
 
 

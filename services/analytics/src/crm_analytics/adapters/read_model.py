@@ -1,0 +1,367 @@
+"""The analytics tables, written by the projection's changes and read by the 360 view.
+
+Events about one customer arrive from several topics in any order: an opportunity may name a
+contact not seen yet (its row appears when the contact's events come), and a reference to a
+contact that was merged is read as the survivor, whichever came first.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crm_analytics.domain.projection import (
+    Change,
+    Consent,
+    EntityKind,
+    Entry,
+    Erasure,
+    Facts,
+    Membership,
+    Merge,
+)
+from crm_shared.sql import sql
+
+MAX_MERGE_CHAIN = 32
+
+
+async def apply(
+    connection: AsyncConnection,
+    schema: str,
+    tenant_id: str,
+    event_id: str,
+    at: datetime,
+    changes: list[Change],
+) -> None:
+    for change in changes:
+        if isinstance(change, Facts):
+            await _facts(connection, schema, tenant_id, at, change)
+        elif isinstance(change, Entry):
+            await _entry(connection, schema, tenant_id, event_id, at, change)
+        elif isinstance(change, Consent):
+            await _consent(connection, schema, tenant_id, at, change)
+        elif isinstance(change, Membership):
+            await _membership(connection, schema, tenant_id, change)
+        elif isinstance(change, Merge):
+            await _merge(connection, schema, tenant_id, change)
+        elif isinstance(change, Erasure):
+            await _erasure(connection, schema, tenant_id, at, change)
+
+
+async def survivor(
+    connection: AsyncConnection, schema: str, tenant_id: str, contact_id: str
+) -> str:
+    """The contact ``contact_id`` now lives on as (itself, unless merged)."""
+    current = contact_id
+    for _ in range(MAX_MERGE_CHAIN):
+        found = await connection.scalar(
+            sql(
+                f'SELECT survivor_id FROM "{schema}".merges'
+                " WHERE tenant_id = :tenant AND merged_id = :id"
+            ),
+            {"tenant": tenant_id, "id": current},
+        )
+        if found is None:
+            return current
+        current = str(found)
+    return current
+
+
+async def _facts(
+    connection: AsyncConnection, schema: str, tenant_id: str, at: datetime, facts: Facts
+) -> None:
+    contact_id = (
+        await survivor(connection, schema, tenant_id, facts.contact_id)
+        if facts.contact_id
+        else None
+    )
+    await connection.execute(
+        sql(
+            f'INSERT INTO "{schema}".entities AS e (tenant_id, kind, entity_id, contact_id,'
+            " account_id, data, updated_at) VALUES (:tenant, :kind, :id, :contact, :account,"
+            " CAST(:data AS jsonb), :at) ON CONFLICT (tenant_id, kind, entity_id) DO UPDATE SET"
+            " data = e.data || excluded.data,"
+            " contact_id = COALESCE(excluded.contact_id, e.contact_id),"
+            " account_id = COALESCE(excluded.account_id, e.account_id),"
+            " updated_at = GREATEST(e.updated_at, excluded.updated_at)"
+        ),
+        {
+            "tenant": tenant_id,
+            "kind": facts.kind,
+            "id": facts.entity_id,
+            "contact": contact_id,
+            "account": facts.account_id,
+            "data": json.dumps(facts.values, default=str),
+            "at": at,
+        },
+    )
+
+
+async def customers_of(
+    connection: AsyncConnection, schema: str, tenant_id: str, kind: EntityKind, entity_id: str
+) -> list[str]:
+    """The customers (contact and account ids) an entity concerns."""
+    if kind == "contact":
+        return [await survivor(connection, schema, tenant_id, entity_id)]
+    if kind == "account":
+        return [entity_id]
+    row = (
+        await connection.execute(
+            sql(
+                "SELECT contact_id, account_id, data->>'opportunity_id' AS opportunity_id"
+                f' FROM "{schema}".entities'
+                " WHERE tenant_id = :tenant AND kind = :kind AND entity_id = :id"
+            ),
+            {"tenant": tenant_id, "kind": kind, "id": entity_id},
+        )
+    ).one_or_none()
+    if row is None:
+        return []
+    found = [i for i in (row.contact_id, row.account_id) if i]
+    if not found and row.opportunity_id:  # an activity about a deal: its customers
+        return await customers_of(connection, schema, tenant_id, "opportunity", row.opportunity_id)
+    return found
+
+
+async def _entry(
+    connection: AsyncConnection,
+    schema: str,
+    tenant_id: str,
+    event_id: str,
+    at: datetime,
+    entry: Entry,
+) -> None:
+    customers = await customers_of(connection, schema, tenant_id, entry.kind, entry.entity_id)
+    if not customers:
+        return
+    await connection.execute(
+        sql(
+            f'INSERT INTO "{schema}".timeline (tenant_id, customer_id, event_id, at, kind,'
+            " entity_id, what, details) VALUES (:tenant, :customer, :event, :at, :kind, :entity,"
+            " :what, CAST(:details AS jsonb)) ON CONFLICT DO NOTHING"
+        ),
+        [
+            {
+                "tenant": tenant_id,
+                "customer": customer,
+                "event": event_id,
+                "at": at,
+                "kind": entry.kind,
+                "entity": entry.entity_id,
+                "what": entry.what,
+                "details": json.dumps(entry.details, default=str),
+            }
+            for customer in customers
+        ],
+    )
+
+
+async def _consent(
+    connection: AsyncConnection, schema: str, tenant_id: str, at: datetime, consent: Consent
+) -> None:
+    contact_id = await survivor(connection, schema, tenant_id, consent.contact_id)
+    await connection.execute(
+        sql(
+            f'INSERT INTO "{schema}".consents AS c (tenant_id, contact_id, channel, status,'
+            " lawful_basis, source, at) VALUES (:tenant, :contact, :channel, :status, :basis,"
+            " :source, :at) ON CONFLICT (tenant_id, contact_id, channel) DO UPDATE SET"
+            " status = excluded.status, lawful_basis = excluded.lawful_basis,"
+            " source = excluded.source, at = excluded.at WHERE c.at <= excluded.at"
+        ),
+        {
+            "tenant": tenant_id,
+            "contact": contact_id,
+            "channel": consent.channel,
+            "status": consent.status,
+            "basis": consent.lawful_basis,
+            "source": consent.source,
+            "at": at,
+        },
+    )
+
+
+async def _membership(
+    connection: AsyncConnection, schema: str, tenant_id: str, membership: Membership
+) -> None:
+    contact_id = await survivor(connection, schema, tenant_id, membership.contact_id)
+    keys = {"tenant": tenant_id, "account": membership.account_id, "contact": contact_id}
+    if not membership.linked:
+        await connection.execute(
+            sql(
+                f'DELETE FROM "{schema}".memberships WHERE tenant_id = :tenant'
+                " AND account_id = :account AND contact_id = :contact"
+            ),
+            keys,
+        )
+        return
+    await connection.execute(
+        sql(
+            f'INSERT INTO "{schema}".memberships (tenant_id, account_id, contact_id, role,'
+            " is_primary) VALUES (:tenant, :account, :contact, :role, :primary)"
+            " ON CONFLICT (tenant_id, account_id, contact_id) DO UPDATE SET role = excluded.role,"
+            " is_primary = excluded.is_primary"
+        ),
+        {**keys, "role": membership.role, "primary": membership.primary},
+    )
+
+
+async def _merge(connection: AsyncConnection, schema: str, tenant_id: str, merge: Merge) -> None:
+    """Whatever referred to the merged contact now refers to the survivor; its timeline joins
+    the survivor's."""
+    keys = {"tenant": tenant_id, "merged": merge.merged_id, "survivor": merge.survivor_id}
+    await connection.execute(
+        sql(
+            f'INSERT INTO "{schema}".merges (tenant_id, merged_id, survivor_id)'
+            " VALUES (:tenant, :merged, :survivor) ON CONFLICT DO NOTHING"
+        ),
+        keys,
+    )
+    statements = [
+        f'UPDATE "{schema}".entities SET contact_id = :survivor'
+        " WHERE tenant_id = :tenant AND contact_id = :merged",
+        f'INSERT INTO "{schema}".timeline (tenant_id, customer_id, event_id, at, kind,'
+        " entity_id, what, details) SELECT tenant_id, :survivor, event_id, at, kind, entity_id,"
+        f' what, details FROM "{schema}".timeline WHERE tenant_id = :tenant'
+        " AND customer_id = :merged ON CONFLICT DO NOTHING",
+        f'DELETE FROM "{schema}".timeline WHERE tenant_id = :tenant AND customer_id = :merged',
+        f'INSERT INTO "{schema}".memberships (tenant_id, account_id, contact_id, role,'
+        " is_primary) SELECT tenant_id, account_id, :survivor, role, is_primary"
+        f' FROM "{schema}".memberships WHERE tenant_id = :tenant AND contact_id = :merged'
+        " ON CONFLICT DO NOTHING",
+        f'DELETE FROM "{schema}".memberships WHERE tenant_id = :tenant AND contact_id = :merged',
+        f'INSERT INTO "{schema}".consents (tenant_id, contact_id, channel, status, lawful_basis,'
+        " source, at) SELECT tenant_id, :survivor, channel, status, lawful_basis, source, at"
+        f' FROM "{schema}".consents WHERE tenant_id = :tenant AND contact_id = :merged'
+        " ON CONFLICT DO NOTHING",
+        f'DELETE FROM "{schema}".consents WHERE tenant_id = :tenant AND contact_id = :merged',
+    ]
+    for statement in statements:
+        await connection.execute(sql(statement), keys)
+
+
+async def _erasure(
+    connection: AsyncConnection, schema: str, tenant_id: str, at: datetime, erasure: Erasure
+) -> None:
+    """Nothing personal is held; the contacts are marked erased so the view can say so."""
+    for contact_id in erasure.contact_ids:
+        await _facts(
+            connection,
+            schema,
+            tenant_id,
+            at,
+            Facts("contact", contact_id, {"erased": True, "erased_at": at.isoformat()}),
+        )
+
+
+async def entity(
+    connection: AsyncConnection, schema: str, tenant_id: str, kind: str, entity_id: str
+) -> dict[str, Any] | None:
+    row = (
+        await connection.execute(
+            sql(
+                "SELECT entity_id, contact_id, account_id, data, updated_at"
+                f' FROM "{schema}".entities'
+                " WHERE tenant_id = :tenant AND kind = :kind AND entity_id = :id"
+            ),
+            {"tenant": tenant_id, "kind": kind, "id": entity_id},
+        )
+    ).one_or_none()
+    return dict(row._mapping) if row else None
+
+
+async def related(
+    connection: AsyncConnection,
+    schema: str,
+    tenant_id: str,
+    kind: str,
+    customer_column: str,
+    customer_id: str,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Entities of ``kind`` linked to the customer, most recently changed first."""
+    assert customer_column in ("contact_id", "account_id")
+    result = await connection.execute(
+        sql(
+            f'SELECT entity_id, contact_id, account_id, data, updated_at FROM "{schema}".entities'
+            f" WHERE tenant_id = :tenant AND kind = :kind AND {customer_column} = :customer"
+            " ORDER BY updated_at DESC, entity_id LIMIT :limit"
+        ),
+        {"tenant": tenant_id, "kind": kind, "customer": customer_id, "limit": limit},
+    )
+    return [dict(row._mapping) for row in result]
+
+
+async def consents(
+    connection: AsyncConnection, schema: str, tenant_id: str, contact_id: str
+) -> list[dict[str, Any]]:
+    result = await connection.execute(
+        sql(
+            "SELECT channel, status, lawful_basis, source, at"
+            f' FROM "{schema}".consents WHERE tenant_id = :tenant AND contact_id = :contact'
+            " ORDER BY channel"
+        ),
+        {"tenant": tenant_id, "contact": contact_id},
+    )
+    return [dict(row._mapping) for row in result]
+
+
+async def memberships(
+    connection: AsyncConnection, schema: str, tenant_id: str, column: str, customer_id: str
+) -> list[dict[str, Any]]:
+    assert column in ("contact_id", "account_id")
+    result = await connection.execute(
+        sql(
+            "SELECT m.account_id, m.contact_id, m.role, m.is_primary,"
+            " a.data->>'name' AS account_name, p.data->>'lifecycle_stage' AS lifecycle_stage"
+            f' FROM "{schema}".memberships m'
+            f' LEFT JOIN "{schema}".entities a ON a.tenant_id = m.tenant_id'
+            " AND a.kind = 'account' AND a.entity_id = m.account_id"
+            f' LEFT JOIN "{schema}".entities p ON p.tenant_id = m.tenant_id'
+            " AND p.kind = 'contact' AND p.entity_id = m.contact_id"
+            f" WHERE m.tenant_id = :tenant AND m.{column} = :customer"
+            " ORDER BY m.is_primary DESC, m.account_id, m.contact_id"
+        ),
+        {"tenant": tenant_id, "customer": customer_id},
+    )
+    return [dict(row._mapping) for row in result]
+
+
+async def timeline(
+    connection: AsyncConnection,
+    schema: str,
+    tenant_id: str,
+    customer_id: str,
+    limit: int,
+    before: tuple[datetime, str] | None,
+) -> list[dict[str, Any]]:
+    """Newest first; ``before``: the (time, event id) of the last entry of the previous page."""
+    where = "tenant_id = :tenant AND customer_id = :customer"
+    params: dict[str, Any] = {"tenant": tenant_id, "customer": customer_id, "limit": limit}
+    if before is not None:
+        where += " AND (at, event_id) < (:at, :event)"
+        params |= {"at": before[0], "event": before[1]}
+    result = await connection.execute(
+        sql(
+            f'SELECT event_id, at, kind, entity_id, what, details FROM "{schema}".timeline'
+            f" WHERE {where} ORDER BY at DESC, event_id DESC LIMIT :limit"
+        ),
+        params,
+    )
+    return [dict(row._mapping) for row in result]
+
+
+async def is_known(
+    connection: AsyncConnection, schema: str, tenant_id: str, customer_id: str
+) -> bool:
+    found = await connection.scalar(
+        sql(
+            f'SELECT EXISTS (SELECT 1 FROM "{schema}".entities WHERE tenant_id = :tenant'
+            " AND (entity_id = :id AND kind IN ('contact', 'account') OR contact_id = :id"
+            " OR account_id = :id))"
+        ),
+        {"tenant": tenant_id, "id": customer_id},
+    )
+    return bool(found)

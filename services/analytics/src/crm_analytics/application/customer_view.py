@@ -1,0 +1,132 @@
+"""The 360-degree view of a customer (a contact or an organisation) from the read models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_analytics.adapters import read_model as rm
+from crm_analytics.application.generations import LiveGeneration
+from crm_shared.errors import NotFound
+
+RELATED_LIMIT = 200
+
+
+class CustomerViews:
+    def __init__(self, engine: AsyncEngine, live: LiveGeneration) -> None:
+        self.engine = engine
+        self.live = live
+
+    @property
+    def schema(self) -> str:
+        return self.live.schema
+
+    async def view(self, tenant_id: str, customer_id: str, timeline_limit: int) -> dict[str, Any]:
+        async with self.engine.connect() as connection:
+            schema = self.schema
+            current = await rm.survivor(connection, schema, tenant_id, customer_id)
+            if not await rm.is_known(connection, schema, tenant_id, current):
+                raise NotFound(f"no customer {customer_id}")
+            contact = await rm.entity(connection, schema, tenant_id, "contact", current)
+            account = await rm.entity(connection, schema, tenant_id, "account", current)
+            kind = "account" if account is not None else "contact"
+            column = "account_id" if kind == "account" else "contact_id"
+            opportunities = await rm.related(
+                connection, schema, tenant_id, "opportunity", column, current, RELATED_LIMIT
+            )
+            cases = await rm.related(
+                connection, schema, tenant_id, "case", column, current, RELATED_LIMIT
+            )
+            activities = await rm.related(
+                connection, schema, tenant_id, "activity", column, current, RELATED_LIMIT
+            )
+            members = await rm.memberships(connection, schema, tenant_id, column, current)
+            consent = (
+                await rm.consents(connection, schema, tenant_id, current)
+                if kind == "contact"
+                else []
+            )
+            entries = await rm.timeline(
+                connection, schema, tenant_id, current, timeline_limit + 1, None
+            )
+        profile = (account if kind == "account" else contact) or {"data": {}}
+        return {
+            "customer_id": current,
+            "merged_from": customer_id if current != customer_id else None,
+            "kind": kind,
+            "profile": profile["data"],
+            "consent": consent,
+            "organisations" if kind == "contact" else "people": members,
+            "opportunities": _opportunities(opportunities),
+            "cases": _cases(cases),
+            "activities": [_row(a) for a in activities],
+            "timeline": page(entries, timeline_limit),
+        }
+
+    async def timeline(
+        self, tenant_id: str, customer_id: str, limit: int, before: tuple[datetime, str] | None
+    ) -> dict[str, Any]:
+        async with self.engine.connect() as connection:
+            current = await rm.survivor(connection, self.schema, tenant_id, customer_id)
+            if not await rm.is_known(connection, self.schema, tenant_id, current):
+                raise NotFound(f"no customer {customer_id}")
+            entries = await rm.timeline(
+                connection, self.schema, tenant_id, current, limit + 1, before
+            )
+        return page(entries, limit)
+
+
+def page(entries: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return {
+        "items": entries,
+        "next": (entries[-1]["at"], entries[-1]["event_id"]) if more and entries else None,
+    }
+
+
+def _row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["entity_id"],
+        "contact_id": row["contact_id"],
+        "account_id": row["account_id"],
+        **row["data"],
+    }
+
+
+def _opportunities(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    items = [_row(r) for r in rows]
+    totals: dict[str, dict[str, Decimal]] = {}
+    for item in items:
+        if item.get("amount") is None or item.get("currency") is None:
+            continue
+        by_status = totals.setdefault(item["currency"], {"open": Decimal(0), "won": Decimal(0)})
+        if item.get("status") in by_status:
+            by_status[item["status"]] += Decimal(item["amount"])
+    return {
+        "open": [i for i in items if i.get("status") == "open"],
+        "closed": [i for i in items if i.get("status") in ("won", "lost")],
+        "totals": {
+            currency: {status: str(amount) for status, amount in sums.items()}
+            for currency, sums in totals.items()
+        },
+    }
+
+
+def _cases(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    items = [_row(r) for r in rows]
+    scores = [i["satisfaction"] for i in items if i.get("satisfaction") is not None]
+    return {
+        "open": [i for i in items if i.get("status") not in ("resolved", "closed")],
+        "closed": [i for i in items if i.get("status") in ("resolved", "closed")],
+        "sla_breached": sum(
+            1 for i in items if "breached" in (i.get("sla_first_response"), i.get("sla_resolution"))
+        ),
+        "satisfaction": {
+            "answers": len(scores),
+            "average": round(sum(scores) / len(scores), 2) if scores else None,
+        },
+    }

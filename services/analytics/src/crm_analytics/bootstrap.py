@@ -1,0 +1,84 @@
+"""Composition root: builds the analytics service from its settings; nothing runs at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from crm_analytics.adapters import generations
+from crm_analytics.application.customer_view import CustomerViews
+from crm_analytics.application.generations import LiveGeneration, feed_live_generation
+from crm_analytics.application.reports import Reports
+from crm_analytics.config import AnalyticsSettings
+from crm_analytics.domain.sources import SOURCES
+from crm_analytics.entrypoints.admin_api import admin_router
+from crm_analytics.entrypoints.api import customers_router
+from crm_analytics.entrypoints.reports_api import reports_router
+from crm_shared.background import BackgroundWork
+from crm_shared.eventstore import upgrade
+from crm_shared.http import create_service_app
+from crm_shared.settings import PlatformSettings
+
+MIGRATIONS = [Path(__file__).parent / "adapters" / "migrations" / "versions"]
+"""The read models' tables: every generation's schema has them."""
+CONTROL_MIGRATIONS = [*MIGRATIONS, Path(__file__).parent / "adapters" / "migrations" / "control"]
+"""The service's own schema: the first generation's tables and the generations table."""
+
+
+def build_app(
+    platform: PlatformSettings, settings: AnalyticsSettings, engine: AsyncEngine | None = None
+) -> FastAPI:
+    engine = engine or create_async_engine(platform.async_database_url, pool_size=20)
+    registry = CollectorRegistry()
+    live = LiveGeneration(settings.db_schema)
+    control = settings.db_schema
+
+    async def database_ready() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await upgrade(platform.async_database_url, control, CONTROL_MIGRATIONS)
+        async with engine.begin() as connection:
+            live.schema = (
+                await generations.ensure_first(connection, control, settings.consumer_group)
+            ).schema
+        async with AsyncExitStack() as running:
+            background = BackgroundWork(running, engine, platform, registry)
+            background.loop(
+                live.follow(engine, control, background.stop, settings.generation_poll_s)
+            )
+            if settings.run_consumer:
+                background.loop(
+                    feed_live_generation(
+                        engine,
+                        platform.kafka_bootstrap_servers,
+                        control,
+                        list(SOURCES),
+                        registry,
+                        background.stop,
+                        settings.generation_poll_s,
+                    )
+                )
+            yield
+        await engine.dispose()
+
+    app = create_service_app(
+        "CRM analytics",
+        "0.1.0",
+        registry,
+        {"database": database_ready},
+        description="Read models from every service's events: the 360-degree customer view, KPIs.",
+        lifespan=lifespan,
+    )
+    app.include_router(customers_router(CustomerViews(engine, live)))
+    app.include_router(reports_router(Reports(engine, live)))
+    app.include_router(admin_router(engine, control))
+    return app

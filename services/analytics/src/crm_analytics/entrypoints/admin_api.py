@@ -1,0 +1,23 @@
+"""Operators' view of the read models' generations: which serves, how a rebuild is going."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_analytics.adapters import generations
+
+
+def admin_router(engine: AsyncEngine, control: str) -> APIRouter:
+    router = APIRouter(prefix="/admin", tags=["admin"])
+
+    @router.get("/generations")
+    async def list_generations() -> list[dict[str, Any]]:
+        """Every generation: live (serving), building (a rebuild: events applied, events/s,
+        lag in records) or retired (kept for a rollback)."""
+        async with engine.connect() as connection:
+            return await generations.listed(connection, control)
+
+    return router

@@ -1,0 +1,28 @@
+"""``crm-analytics``: serve the analytics API with uvicorn, with its consumer of every
+service's topic."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from crm_analytics.bootstrap import build_app
+from crm_analytics.config import AnalyticsSettings
+from crm_shared.http.serving import platform_with_telemetry, serve
+
+
+def create_app() -> FastAPI:
+    """Application factory: settings from the environment, telemetry, the app."""
+    return build_app(platform_with_telemetry("analytics"), AnalyticsSettings())
+
+
+def main() -> None:
+    settings = AnalyticsSettings()
+    serve(
+        "crm_analytics.entrypoints.main:create_app",
+        settings.http_host,
+        settings.http_port,
+    )
+
+
+if __name__ == "__main__":
+    main()

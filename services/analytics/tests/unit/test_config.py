@@ -1,0 +1,14 @@
+"""The analytics service's settings are documented with everyone else's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crm_analytics.config import AnalyticsSettings
+from crm_shared.settings import section
+
+DOC = Path(__file__).parents[4] / "docs" / "configuration.md"
+
+
+def test_the_analytics_settings_are_in_the_configuration_document() -> None:
+    assert section(AnalyticsSettings) in DOC.read_text()

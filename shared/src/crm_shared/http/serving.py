@@ -1,0 +1,31 @@
+"""How every service is served: telemetry configured from the environment, then uvicorn on
+uvloop and httptools, with the platform's JSON logging (uvicorn's own log config off)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from crm_shared.settings import PlatformSettings
+from crm_shared.telemetry import configure_logging, configure_tracing
+
+
+def platform_with_telemetry(service: str) -> PlatformSettings:
+    """The platform settings, with logging and tracing set up for ``service``."""
+    platform = PlatformSettings()
+    configure_logging(service, platform.log_level, platform.log_format)
+    configure_tracing(platform.otel_service_name or service, platform.otel_exporter_otlp_endpoint)
+    return platform
+
+
+def serve(app_factory: str, host: str, port: int, workers: int | None = None) -> None:
+    """Serve the application ``app_factory`` (``module:function``) builds, in each worker."""
+    uvicorn.run(
+        app_factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+    )
