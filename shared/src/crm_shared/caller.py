@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crm_shared.eventstore.model import EventMetadata
 from crm_shared.telemetry import current_trace_context
@@ -15,6 +15,8 @@ class Caller:
     tenant_id: str
     actor: str
     correlation_id: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    """What the caller may do (department roles); every role in development without tokens."""
 
     def event_metadata(self, causation_id: str | None = None) -> EventMetadata:
         """The metadata of the events this caller's command appends (with the current trace)."""

@@ -14,6 +14,8 @@ class PlatformError(Exception):
 
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
+    headers: ClassVar[dict[str, str]] = {}
+    """Response headers the answer carries (``WWW-Authenticate`` on a 401, say)."""
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)

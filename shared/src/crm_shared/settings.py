@@ -95,6 +95,27 @@ class PlatformSettings(BaseSettings):
         "json",
         description="json: one JSON object per line, with trace ids; console: lines for humans.",
     )
+    auth_issuer: str | None = Field(
+        None,
+        description="OIDC issuer URL whose bearer tokens the API accepts (its keys are found"
+        " through /.well-known/openid-configuration). Unset: no token is checked and the"
+        " X-Tenant-Id and X-Actor-Id headers are trusted: for development and tests only.",
+    )
+    auth_audience: str = Field(
+        "crm-api", min_length=1, description="The aud a token must carry to be accepted."
+    )
+    auth_jwks_url: str | None = Field(
+        None, description="The issuer's JWKS URL, when it is not the discovery document's."
+    )
+    auth_tenant_claim: str = Field(
+        "tenant_id", min_length=1, description="The token claim naming the caller's tenant."
+    )
+    auth_roles_claim: str = Field(
+        "roles",
+        min_length=1,
+        description="The token claim listing the caller's roles (sales, marketing, support,"
+        " analyst, admin; service for the services' own accounts).",
+    )
 
     @field_validator("database_url")
     @classmethod

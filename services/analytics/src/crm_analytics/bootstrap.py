@@ -23,6 +23,7 @@ from crm_analytics.entrypoints.reports_api import reports_router
 from crm_shared.background import BackgroundWork
 from crm_shared.eventstore import upgrade
 from crm_shared.http import create_service_app
+from crm_shared.http.authentication import token_verifier
 from crm_shared.settings import PlatformSettings
 
 MIGRATIONS = [Path(__file__).parent / "adapters" / "migrations" / "versions"]
@@ -77,6 +78,7 @@ def build_app(
         {"database": database_ready},
         description="Read models from every service's events: the 360-degree customer view, KPIs.",
         lifespan=lifespan,
+        auth=token_verifier(platform),
     )
     app.include_router(customers_router(CustomerViews(engine, live)))
     app.include_router(reports_router(Reports(engine, live)))

@@ -22,6 +22,7 @@ from crm_contacts.entrypoints.imports_api import imports_router
 from crm_shared.background import BackgroundWork
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app
+from crm_shared.http.authentication import token_verifier
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
 from crm_shared.settings import PlatformSettings
@@ -73,6 +74,7 @@ def build_app(
         {"database": database_ready},
         description="People, their channels, lifecycle and full history, as events.",
         lifespan=lifespan,
+        auth=token_verifier(platform),
     )
     account_handlers = AccountHandlers(store)
     handlers = ContactHandlers(store, keys, settings.default_region, accounts=account_handlers)

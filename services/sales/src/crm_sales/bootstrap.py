@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
@@ -28,9 +29,11 @@ from crm_sales.entrypoints.api import (
 )
 from crm_sales.entrypoints.contact_events import CONSUMER_GROUP, apply_contact_event
 from crm_sales.entrypoints.leads_api import leads_router
+from crm_shared.auth.client_credentials import ClientCredentials
 from crm_shared.background import BackgroundWork
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app
+from crm_shared.http.authentication import token_verifier
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
 from crm_shared.settings import PlatformSettings
@@ -38,6 +41,18 @@ from crm_shared.settings import PlatformSettings
 MIGRATIONS = [PRIVACY_MIGRATIONS, Path(__file__).parent / "adapters" / "migrations" / "versions"]
 TOPIC = "crm.sales.events"
 CONTACTS_TOPIC = "crm.contacts.events"
+
+
+def _service_account(platform: PlatformSettings, settings: SalesSettings) -> httpx.Auth | None:
+    if platform.auth_issuer is None or settings.contacts_client_id is None:
+        return None
+    if settings.contacts_client_secret is None:
+        raise ValueError("SALES_CONTACTS_CLIENT_SECRET is not set: give the account's secret")
+    return ClientCredentials(
+        platform.auth_issuer,
+        settings.contacts_client_id,
+        settings.contacts_client_secret.get_secret_value(),
+    )
 
 
 def build_app(
@@ -64,7 +79,9 @@ def build_app(
     activity_handlers = ActivityHandlers(store, keys)
     queries = SalesQueries(store)
     if contacts is None and settings.contacts_url:
-        contacts = HttpContactsClient(settings.contacts_url)
+        contacts = HttpContactsClient(
+            settings.contacts_url, auth=_service_account(platform, settings)
+        )
     conversions = ConversionHandlers(store, lead_handlers, handlers, contacts)
 
     async def database_ready() -> None:
@@ -105,6 +122,7 @@ def build_app(
         {"database": database_ready},
         description="Pipelines, opportunities, teams and forecasts, as events.",
         lifespan=lifespan,
+        auth=token_verifier(platform),
     )
     app.include_router(pipelines_router(handlers, queries))
     app.include_router(teams_router(handlers, queries))

@@ -45,6 +45,14 @@ class SalesSettings(BaseSettings):
         " conversion creates the account and the contact there. Without it, conversion"
         " answers 503.",
     )
+    contacts_client_id: str | None = Field(
+        None,
+        description="The sales service's account at the token issuer (CRM_AUTH_ISSUER), for"
+        " calling the contacts service when it checks tokens (client credentials grant).",
+    )
+    contacts_client_secret: SecretStr | None = Field(
+        None, description="The secret of that account."
+    )
     run_conversions: bool = Field(
         True,
         description="Drive unfinished lead conversions in this process (replicas take turns).",

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from crm_shared.background import BackgroundWork
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app
+from crm_shared.http.authentication import token_verifier
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
 from crm_shared.settings import PlatformSettings
@@ -100,6 +101,7 @@ def build_app(
         {"database": database_ready},
         description="Cases, queues, SLAs and escalation, interactions, satisfaction, knowledge.",
         lifespan=lifespan,
+        auth=token_verifier(platform),
     )
     app.include_router(cases_router(cases, store))
     app.include_router(setup_router(definitions, store))

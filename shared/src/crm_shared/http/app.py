@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
+from crm_shared.auth import TokenVerifier
+from crm_shared.http.authentication import install_authentication
 from crm_shared.http.probes import ReadinessChecks, operations_router
 from crm_shared.http.problems import install_error_handlers
 from crm_shared.telemetry.http_metrics import HttpMetrics, HttpMetricsMiddleware
@@ -28,6 +30,7 @@ def create_service_app(
     description: str = "",
     readiness_timeout: float = 2.0,
     tracer_provider: TracerProvider | None = None,
+    auth: TokenVerifier | None = None,
     **fastapi_options: Any,
 ) -> FastAPI:
     """A FastAPI application with what every service needs; the service adds its routers.
@@ -38,11 +41,13 @@ def create_service_app(
     - ``readiness_checks``: by name (``{"database": ping}``), or functions named after what
       they check; ``/readyz`` runs them, each within ``readiness_timeout`` seconds.
     - ``tracer_provider``: for the requests' spans; the global one when ``None``.
+    - ``auth``: checks every request's bearer token; ``None`` trusts the development headers.
     - ``fastapi_options``: passed to ``FastAPI`` (``lifespan``, ``openapi_tags``...).
     """
     app = FastAPI(title=title, version=version, description=description, **fastapi_options)
     app.include_router(operations_router(registry, readiness_checks, readiness_timeout))
     install_error_handlers(app)
+    install_authentication(app, auth)
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics.on(registry))
     instrument_fastapi(app, tracer_provider)
     return app

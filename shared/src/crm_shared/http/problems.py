@@ -70,7 +70,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _platform_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, PlatformError)
-    return JSONResponse(jsonable_encoder(error.to_body()), status_code=error.status_code)
+    return JSONResponse(
+        jsonable_encoder(error.to_body()), status_code=error.status_code, headers=error.headers
+    )
 
 
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:

@@ -1,7 +1,8 @@
 """What every service's API reads from a request: the caller and the version it expects.
 
-Until the gateway's OAuth2 tokens arrive (issue 6), the tenant and the acting user come from
-the ``X-Tenant-Id`` and ``X-Actor-Id`` headers, which every request must carry.
+The tenant, the acting user and their roles come from the bearer token, checked against the
+configured issuer (``CRM_AUTH_ISSUER``); without one (development and tests) from the
+``X-Tenant-Id`` and ``X-Actor-Id`` headers.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
+from crm_shared.auth.principal import DEPARTMENT_ROLES, Forbidden
 from crm_shared.caller import Caller
 from crm_shared.errors import ConcurrencyConflict, PlatformError
+from crm_shared.http.authentication import principal_of
 
 __all__ = [
     "Caller",
@@ -31,17 +34,50 @@ class PreconditionRequired(PlatformError):
     code = "precondition_required"
 
 
+class MissingCaller(PlatformError):
+    status_code = 422
+    code = "validation_failed"
+
+
 class PreconditionFailed(PlatformError):
     status_code = 412
     code = "precondition_failed"
 
 
-def caller(
-    x_tenant_id: Annotated[str, Header(min_length=1, description="Tenant of the caller")],
-    x_actor_id: Annotated[str, Header(min_length=1, description="User or system acting")],
+async def caller(
+    request: Request,
+    authorization: Annotated[
+        str | None, Header(description="Bearer token from the configured issuer")
+    ] = None,
+    x_tenant_id: Annotated[
+        str | None,
+        Header(description="Tenant acted for: a service account's, or any caller's in development"),
+    ] = None,
+    x_actor_id: Annotated[
+        str | None, Header(description="User acting (development only, without tokens)")
+    ] = None,
     x_correlation_id: Annotated[str | None, Header()] = None,
 ) -> Caller:
-    return Caller(x_tenant_id, x_actor_id, x_correlation_id or str(uuid.uuid4()))
+    """The caller as the token says (tenant, user, roles). A service account's token (role
+    ``service``) acts for the tenant it names in ``X-Tenant-Id``. Without a configured issuer
+    (development), the headers are trusted."""
+    correlation = x_correlation_id or str(uuid.uuid4())
+    principal = await principal_of(request, authorization)
+    if principal is None:
+        if not x_tenant_id or not x_actor_id:
+            missing = [
+                {"field": name, "location": "header", "reason": "required without a token"}
+                for name, value in (("x-tenant-id", x_tenant_id), ("x-actor-id", x_actor_id))
+                if not value
+            ]
+            raise MissingCaller("name the tenant and the actor", fields=missing)
+        return Caller(x_tenant_id, x_actor_id, correlation, frozenset(DEPARTMENT_ROLES))
+    tenant, actor = principal.tenant_id, principal.subject
+    if principal.is_service:  # a service acts for a tenant and a person it names
+        tenant, actor = x_tenant_id or tenant, x_actor_id or actor
+    if not tenant:
+        raise Forbidden("the token names no tenant")
+    return Caller(tenant, actor, correlation, principal.roles)
 
 
 def expected_version(if_match: Annotated[str | None, Header()] = None) -> int:

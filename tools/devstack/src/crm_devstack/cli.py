@@ -21,9 +21,23 @@ def _exports(endpoints: Endpoints) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="crm-stack", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["up", "down", "status", "env"])
+    parser.add_argument("command", choices=["up", "down", "status", "env", "token"])
+    parser.add_argument(
+        "client",
+        nargs="?",
+        default="ada@acme",
+        help="token: the issuer's client (person@tenant, or a service account)",
+    )
     args = parser.parse_args(argv)
     stack = Stack()
+
+    if args.command == "token":
+        issuer = stack.issuer.issuer()
+        if args.client not in issuer.clients:
+            print(f"no client {args.client}: one of {', '.join(issuer.clients)}", file=sys.stderr)
+            return 2
+        print(issuer.token_for(args.client))
+        return 0
 
     if args.command == "up":
         endpoints = stack.up()

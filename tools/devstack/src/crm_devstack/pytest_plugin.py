@@ -52,3 +52,30 @@ async def engine(database_url: str) -> AsyncIterator[object]:
     engine = create_async_engine(database_url, pool_size=40, max_overflow=10)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def dev_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The local OIDC issuer, serving its discovery document and keys on a port of its own."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from crm_devstack.issuer import DevIssuer
+    from crm_devstack.processes import free_port
+
+    port = free_port()
+    issuer = DevIssuer(tmp_path_factory.mktemp("issuer"), f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(
+        uvicorn.Config(issuer.app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the dev issuer did not start"
+        time.sleep(0.02)
+    yield issuer
+    server.should_exit = True
+    thread.join(5)

@@ -48,7 +48,21 @@ SERVICES = (
         extra_ports=("SUPPORT_SMTP_PORT",),
     ),
     ServiceSpec("analytics", "crm-analytics", "ANALYTICS_HTTP_PORT"),
+    ServiceSpec(
+        "gateway",
+        "crm-gateway",
+        "GATEWAY_HTTP_PORT",
+        links=(
+            ("GATEWAY_CONTACTS_URL", "contacts"),
+            ("GATEWAY_SALES_URL", "sales"),
+            ("GATEWAY_SUPPORT_URL", "support"),
+            ("GATEWAY_ANALYTICS_URL", "analytics"),
+        ),
+    ),
 )
+
+SERVICE_ACCOUNTS = {"sales": ("SALES_CONTACTS_CLIENT_ID", "SALES_CONTACTS_CLIENT_SECRET")}
+"""Services that call others with a token of their own: the variables of their account."""
 
 
 class ServiceProcess(DetachedServer):
@@ -72,8 +86,10 @@ class ServiceProcess(DetachedServer):
         database_url: str,
         timeout: float = 60,
         linked: dict[str, str] | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
-        """``linked``: the URLs of the services this one calls, by service name."""
+        """``linked``: the URLs of the services this one calls, by service name; ``extra``:
+        further variables (the token issuer's, say)."""
         if self.is_running():
             return
         executable = shutil.which(self.spec.command, path=str(Path(sys.executable).parent))
@@ -97,6 +113,8 @@ class ServiceProcess(DetachedServer):
         for variable, service in self.spec.links:
             if linked and service in linked:
                 environment.setdefault(variable, linked[service])
+        for variable, value in (extra or {}).items():
+            environment.setdefault(variable, value)
         pid = spawn_detached([executable], self.log_file, env=environment)
         self.state.save(pid=pid, port=self.port, **self.extra_ports)
         wait_until(

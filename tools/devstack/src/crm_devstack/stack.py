@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crm_devstack.issuer import IssuerProcess
 from crm_devstack.kafka import KafkaBroker
 from crm_devstack.postgres import PostgresServer
 from crm_devstack.processes import repo_root
-from crm_devstack.services import SERVICES, ServiceProcess
+from crm_devstack.services import SERVICE_ACCOUNTS, SERVICES, ServiceProcess
 
 __all__ = ["Endpoints", "Stack", "docker_available", "repo_root", "session_stack"]
 
@@ -74,6 +75,7 @@ class Stack:
         self.kafka = KafkaBroker(self.state_dir / "kafka")
         self.postgres = PostgresServer(self.state_dir / "postgres")
         self.services = [ServiceProcess(self.state_dir / s.name, s) for s in SERVICES]
+        self.issuer = IssuerProcess(self.state_dir / "issuer")
 
     def up(self) -> Endpoints:
         kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -87,9 +89,19 @@ class Stack:
         return Endpoints(kafka, database)
 
     def up_services(self, endpoints: Endpoints) -> None:
+        """Every service, checking tokens of the local issuer (``./crm token`` makes one)."""
+        self.issuer.start()
+        issuer = self.issuer.issuer()
         urls: dict[str, str] = {}
         for service in self.services:  # in order: a service's links start before it
-            service.start(endpoints.kafka_bootstrap_servers, endpoints.database_url, linked=urls)
+            extra = {"CRM_AUTH_ISSUER": issuer.url}
+            account = SERVICE_ACCOUNTS.get(service.spec.name)
+            if account is not None:
+                client = f"crm-{service.spec.name}"
+                extra |= {account[0]: client, account[1]: issuer.clients[client]["secret"]}
+            service.start(
+                endpoints.kafka_bootstrap_servers, endpoints.database_url, linked=urls, extra=extra
+            )
             urls[service.spec.name] = service.url
 
     def endpoints(self) -> Endpoints:
@@ -102,6 +114,7 @@ class Stack:
     def down(self) -> None:
         for service in self.services:
             service.stop()
+        self.issuer.stop()
         self.kafka.stop()
         self.postgres.stop()
 
@@ -122,6 +135,9 @@ class Stack:
             else ComponentStatus(
                 "postgres", self.postgres.is_running(), self.postgres.url, self.postgres.pid
             )
+        )
+        rows.append(
+            ComponentStatus("issuer", self.issuer.is_running(), self.issuer.url, self.issuer.pid)
         )
         rows += [
             ComponentStatus(

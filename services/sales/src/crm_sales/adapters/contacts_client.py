@@ -18,9 +18,16 @@ RETRYABLE = {408, 409, 412, 425, 429}
 
 
 class HttpContactsClient:
-    def __init__(self, base_url: str, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        client: httpx.AsyncClient | None = None,
+        auth: httpx.Auth | None = None,
+    ) -> None:
+        """``auth``: the sales service's own token (a service account acting for the tenant
+        and the person it names), when the contacts service checks tokens."""
         self.http = client or httpx.AsyncClient(
-            base_url=base_url, timeout=httpx.Timeout(10.0, connect=3.0)
+            base_url=base_url, timeout=httpx.Timeout(10.0, connect=3.0), auth=auth
         )
 
     async def close(self) -> None:

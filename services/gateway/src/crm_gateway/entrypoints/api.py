@@ -1,0 +1,133 @@
+"""The public API: the 360-degree view composed here, everything else passed to the service
+that owns the resource, after the caller's token and roles are checked."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from crm_gateway.adapters.upstreams import Upstreams
+from crm_gateway.application.customer_360 import CustomerViews
+from crm_gateway.domain.routes import EVERYONE, RESOURCES, allowed, route
+from crm_shared.auth import Forbidden, Principal, TokenVerifier, Unauthenticated
+from crm_shared.errors import NotFound
+
+FORWARDED_REQUEST_HEADERS = (
+    "authorization",
+    "content-type",
+    "accept",
+    "if-match",
+    "if-none-match",
+    "idempotency-key",
+    "x-correlation-id",
+    "user-agent",
+)
+FORWARDED_RESPONSE_HEADERS = (
+    "content-type",
+    "etag",
+    "location",
+    "content-disposition",
+    "retry-after",
+    "cache-control",
+    "www-authenticate",
+)
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class Gatekeeper:
+    """Checks the caller at the gateway (the services check it again)."""
+
+    def __init__(self, verifier: TokenVerifier | None) -> None:
+        self.verifier = verifier
+
+    async def principal(self, request: Request) -> Principal | None:
+        """The token's principal; None without an issuer configured (development)."""
+        if self.verifier is None:
+            return None
+        authorization = request.headers.get("authorization")
+        if authorization is None:
+            raise Unauthenticated("send Authorization: Bearer <token>")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("the Authorization header must be: Bearer <token>")
+        principal = await self.verifier.verify(token.strip())
+        if principal.tenant_id is None and not principal.is_service:
+            raise Forbidden("the token names no tenant")
+        return principal
+
+    @staticmethod
+    def roles(principal: Principal | None) -> frozenset[str]:
+        return EVERYONE if principal is None else principal.roles
+
+    def headers(self, request: Request, principal: Principal | None) -> dict[str, str]:
+        """What the service is told: the token (it checks it too), never a tenant the caller
+        names itself unless it is a service account or tokens are not in use."""
+        forwarded = {
+            name: value
+            for name in FORWARDED_REQUEST_HEADERS
+            if (value := request.headers.get(name)) is not None
+        }
+        trusts_headers = principal is None or principal.is_service
+        if trusts_headers:
+            for name in ("x-tenant-id", "x-actor-id"):
+                if (value := request.headers.get(name)) is not None:
+                    forwarded[name] = value
+        return forwarded
+
+
+def gateway_router(upstreams: Upstreams, views: CustomerViews, gate: Gatekeeper) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/customers/{customer_id}/360", tags=["customers"])
+    async def customer_360(
+        customer_id: str,
+        request: Request,
+        authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
+    ) -> dict[str, Any]:
+        """Everything about a contact or an organisation: its record (name, channels: from
+        the contacts service, so an erased person shows none), consent, organisations or
+        people, opportunities (amounts only for sales, analysts and admins), cases with SLA
+        state and satisfaction, activities and the timeline. A part whose service does not
+        answer in time is named in ``missing`` and the rest is answered."""
+        del authorization  # documented here; read by the gatekeeper
+        principal = await gate.principal(request)
+        roles = gate.roles(principal)
+        if not allowed(RESOURCES["customers"][1], "GET", roles):
+            raise Forbidden("your roles do not allow reading customers")
+        return await views.view(customer_id, gate.headers(request, principal), roles)
+
+    @router.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
+    async def pass_on(path: str, request: Request) -> StreamingResponse:
+        found = route(path)
+        if found is None:
+            raise NotFound(f"no resource /{path}")
+        principal = None
+        if not found.public:
+            assert found.access is not None
+            principal = await gate.principal(request)
+            if not allowed(found.access, request.method, gate.roles(principal)):
+                raise Forbidden(f"your roles do not allow {request.method} /{path.split('/')[0]}")
+        answer = await upstreams.stream(
+            found.service,
+            request.method,
+            f"/{path}",
+            params=httpx.QueryParams(list(request.query_params.multi_items())),
+            headers=gate.headers(request, principal),
+            content=request.stream() if request.method not in ("GET", "HEAD") else None,
+        )
+        return StreamingResponse(
+            answer.aiter_raw(),
+            status_code=answer.status_code,
+            headers={
+                name: value
+                for name in FORWARDED_RESPONSE_HEADERS
+                if (value := answer.headers.get(name)) is not None
+            },
+            background=BackgroundTask(answer.aclose),
+        )
+
+    return router

@@ -1,0 +1,312 @@
+"""The gateway in front of the real services (their applications on a real PostgreSQL, every
+one checking tokens itself): tokens, roles, tenants, the composed 360 view, a service that is
+down, the public paths and the one OpenAPI document."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_analytics import bootstrap as analytics
+from crm_analytics.adapters import read_model
+from crm_analytics.config import AnalyticsSettings
+from crm_analytics.domain.projection import project
+from crm_contacts import bootstrap as contacts
+from crm_contacts.config import ContactsSettings
+from crm_devstack.issuer import DevIssuer
+from crm_gateway.bootstrap import build_app
+from crm_gateway.config import GatewaySettings
+from crm_gateway.domain.routes import Service
+from crm_sales import bootstrap as sales
+from crm_sales.config import SalesSettings
+from crm_shared.contracts import sales as s
+from crm_shared.eventstore import upgrade
+from crm_shared.settings import PlatformSettings
+from crm_support import bootstrap as support
+from crm_support.config import SupportSettings
+
+pytestmark = pytest.mark.integration
+
+
+def key() -> SecretStr:
+    return SecretStr(base64.b64encode(os.urandom(32)).decode())
+
+
+@dataclass
+class Gateway:
+    api: httpx.AsyncClient
+    issuer: DevIssuer
+    schemas: dict[str, str]
+
+    def as_(self, person: str, tenant: str | None, *roles: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.issuer.mint(person, tenant, list(roles))}"}
+
+
+async def services(
+    engine: AsyncEngine, database_url: str, kafka: str, name: str, issuer: DevIssuer
+) -> tuple[dict[Service, httpx.AsyncBaseTransport], dict[str, str]]:
+    platform = PlatformSettings(
+        DATABASE_URL=database_url,
+        KAFKA_BOOTSTRAP_SERVERS=kafka,  # type: ignore[call-arg]
+        auth_issuer=issuer.url,
+    )
+    schemas = {s: f"{name}_{s}" for s in ("contacts", "sales", "support", "analytics")}
+    await upgrade(database_url, schemas["contacts"], contacts.MIGRATIONS)
+    await upgrade(database_url, schemas["sales"], sales.MIGRATIONS)
+    await upgrade(database_url, schemas["support"], support.MIGRATIONS)
+    await upgrade(database_url, schemas["analytics"], analytics.CONTROL_MIGRATIONS)
+    apps = {
+        "contacts": contacts.build_app(
+            platform,
+            ContactsSettings(
+                db_schema=schemas["contacts"],
+                run_relay=False,
+                run_importer=False,
+                key_encryption_key=key(),
+            ),
+            engine,
+        ),
+        "sales": sales.build_app(
+            platform,
+            SalesSettings(
+                db_schema=schemas["sales"],
+                run_relay=False,
+                run_consumer=False,
+                run_scheduler=False,
+                key_encryption_key=key(),
+            ),
+            engine,
+        ),
+        "support": support.build_app(
+            platform,
+            SupportSettings(
+                db_schema=schemas["support"],
+                run_relay=False,
+                run_consumer=False,
+                run_timers=False,
+                key_encryption_key=key(),
+                survey_signing_key=key(),
+            ),
+            engine,
+        ),
+        "analytics": analytics.build_app(
+            platform,
+            AnalyticsSettings(db_schema=schemas["analytics"], run_consumer=False),
+            engine,
+        ),
+    }
+    transports: dict[Service, httpx.AsyncBaseTransport] = {
+        name: httpx.ASGITransport(app=app)  # type: ignore[misc]
+        for name, app in apps.items()
+    }
+    return transports, schemas
+
+
+@pytest.fixture
+async def gateway(
+    engine: AsyncEngine,
+    database_url: str,
+    kafka_bootstrap: str,
+    unique_name: str,
+    dev_issuer: DevIssuer,
+) -> AsyncIterator[Gateway]:
+    transports, schemas = await services(
+        engine, database_url, kafka_bootstrap, unique_name, dev_issuer
+    )
+    platform = PlatformSettings(auth_issuer=dev_issuer.url)
+    app = build_app(platform, GatewaySettings(), transports)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+    ) as api:
+        yield Gateway(api, dev_issuer, schemas)
+
+
+ENDPOINTS = [
+    ("GET", "/contacts"),
+    ("POST", "/contacts"),
+    ("GET", "/accounts"),
+    ("GET", "/opportunities"),
+    ("POST", "/opportunities"),
+    ("GET", "/forecast"),
+    ("GET", "/leads"),
+    ("GET", "/cases"),
+    ("POST", "/cases"),
+    ("GET", "/articles"),
+    ("GET", "/customers/someone/360"),
+    ("GET", "/customers/someone/timeline"),
+    ("GET", "/kpis/pipeline"),
+    ("GET", "/admin/generations"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+async def test_every_endpoint_refuses_a_missing_forged_or_expired_token(
+    gateway: Gateway, method: str, path: str, tmp_path: Path
+) -> None:
+    api = gateway.api
+    assert (await api.request(method, path, json={})).status_code == 401
+    impostor = DevIssuer(tmp_path, gateway.issuer.url)
+    forged = {"Authorization": f"Bearer {impostor.mint('ada', 'acme', ['admin'])}"}
+    assert (await api.request(method, path, json={}, headers=forged)).status_code == 401
+    old = gateway.issuer.mint("ada", "acme", ["admin"], lifetime_s=60, issued_at=time.time() - 900)
+    expired = {"Authorization": f"Bearer {old}"}
+    answer = await api.request(method, path, json={}, headers=expired)
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "unauthenticated"
+    tenantless = gateway.as_("ada", None, "admin")
+    assert (await api.request(method, path, json={}, headers=tenantless)).status_code == 403
+
+
+ROLE_CASES = [
+    ("support", "GET", "/opportunities", 403),
+    ("support", "POST", "/opportunities", 403),
+    ("support", "GET", "/cases", 200),
+    ("marketing", "GET", "/cases", 403),
+    ("marketing", "GET", "/forecast", 403),
+    ("analyst", "POST", "/contacts", 403),
+    ("analyst", "GET", "/contacts", 200),
+    ("sales", "GET", "/kpis/pipeline", 200),
+    ("sales", "POST", "/cases", 403),
+    ("support", "GET", "/admin/generations", 403),
+    ("admin", "GET", "/admin/generations", 200),
+]
+
+
+@pytest.mark.parametrize(("role", "method", "path", "status"), ROLE_CASES)
+async def test_roles_decide_what_each_department_may_do(
+    gateway: Gateway, role: str, method: str, path: str, status: int
+) -> None:
+    answer = await gateway.api.request(
+        method, path, json={}, headers=gateway.as_("someone", "acme", role)
+    )
+    assert answer.status_code == status, answer.text
+
+
+async def test_no_token_reaches_another_tenants_data_by_any_path(gateway: Gateway) -> None:
+    api = gateway.api
+    acme = gateway.as_("ada", "acme", "admin")
+    made = await api.post("/contacts", json={"last_name": "Hopper"}, headers=acme)
+    assert made.status_code == 201, made.text
+    contact = made.json()["id"]
+    globex = gateway.as_("gus", "globex", "admin")
+    assert (await api.get(f"/contacts/{contact}", headers=globex)).status_code == 404
+    sneaking = {**globex, "X-Tenant-Id": "acme", "X-Actor-Id": "ada"}
+    assert (await api.get(f"/contacts/{contact}", headers=sneaking)).status_code == 404
+    assert (await api.get(f"/customers/{contact}/360", headers=globex)).status_code == 404
+    listed = await api.get("/contacts", headers=globex)
+    assert contact not in listed.text
+    assert (await api.get(f"/contacts/{contact}", headers=acme)).status_code == 200
+
+
+async def test_the_360_view_joins_the_record_and_says_what_is_behind(gateway: Gateway) -> None:
+    api = gateway.api
+    acme = gateway.as_("ada", "acme", "admin")
+    made = await api.post(
+        "/contacts", json={"first_name": "Grace", "last_name": "Hopper"}, headers=acme
+    )
+    contact = made.json()["id"]
+    view = await api.get(f"/customers/{contact}/360", headers=acme)
+    assert view.status_code == 200, view.text
+    body: dict[str, Any] = view.json()
+    assert body["record"]["last_name"] == "Hopper"
+    assert body["missing"] == []
+    assert body["stale"] == ["analytics"]  # its events have not reached the read models yet
+
+
+async def test_a_service_that_is_down_is_named_and_its_circuit_opens(
+    engine: AsyncEngine,
+    database_url: str,
+    kafka_bootstrap: str,
+    unique_name: str,
+    dev_issuer: DevIssuer,
+) -> None:
+    transports, _ = await services(engine, database_url, kafka_bootstrap, unique_name, dev_issuer)
+    del transports["analytics"]  # nothing listens where the gateway looks for it
+    settings = GatewaySettings(
+        analytics_url="http://127.0.0.1:9", upstream_timeout_s=0.5, breaker_failures=2
+    )
+    app = build_app(PlatformSettings(auth_issuer=dev_issuer.url), settings, transports)
+    acme = {"Authorization": f"Bearer {dev_issuer.mint('ada', 'acme', ['admin'])}"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+    ) as api:
+        made = await api.post("/contacts", json={"last_name": "Hopper"}, headers=acme)
+        contact = made.json()["id"]
+        view = await api.get(f"/customers/{contact}/360", headers=acme)
+        assert view.status_code == 200
+        assert view.json()["missing"] == ["analytics"]
+        assert view.json()["record"]["last_name"] == "Hopper"
+        assert (await api.get("/kpis/pipeline", headers=acme)).status_code == 503
+        started = time.monotonic()
+        refused = await api.get("/kpis/pipeline", headers=acme)  # the circuit is open now
+        assert refused.status_code == 503
+        assert "circuit open" in refused.json()["detail"]
+        assert time.monotonic() - started < 0.25
+
+
+async def test_public_paths_need_no_token_and_unknown_paths_are_404(gateway: Gateway) -> None:
+    survey = await gateway.api.get("/public/surveys/not-a-signed-token")
+    assert survey.json()["error"] == "survey_link_invalid"  # the support service's own answer
+    assert (await gateway.api.get("/nowhere")).status_code == 404
+
+
+async def test_one_openapi_document_describes_the_public_api(gateway: Gateway) -> None:
+    document = (await gateway.api.get("/public-api.json")).json()
+    assert document["x-missing-services"] == []
+    paths = document["paths"]
+    for path in ("/contacts", "/opportunities", "/cases", "/kpis/sales"):
+        assert path in paths, path
+    assert "/customers/{customer_id}/360" in paths
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert "Contacts_ContactRead" in document["components"]["schemas"] or any(
+        name.startswith("Contacts_") for name in document["components"]["schemas"]
+    )
+
+
+async def test_support_agents_see_the_customer_but_not_the_money(
+    gateway: Gateway, engine: AsyncEngine
+) -> None:
+    api = gateway.api
+    acme_sales = gateway.as_("sam", "acme", "sales")
+    made = await api.post("/contacts", json={"last_name": "Hopper"}, headers=acme_sales)
+    contact = made.json()["id"]
+    opened = s.OpportunityOpened(
+        opportunity_id="o-1",
+        pipeline_id="default",
+        name="Compilers",
+        stage_id="propose",
+        probability=40,
+        forecast_category="pipeline",
+        amount=Decimal("1200.50"),
+        currency="EUR",
+        expected_close_date=date(2026, 12, 31),
+        owner_id="sam",
+        contact_id=contact,
+    )
+    at = datetime.now(UTC)
+    async with engine.begin() as connection:
+        await read_model.apply(
+            connection, gateway.schemas["analytics"], "acme", "e-1", at, project(opened, at)
+        )
+    for_sales = (await api.get(f"/customers/{contact}/360", headers=acme_sales)).json()
+    [deal] = for_sales["opportunities"]["open"]
+    assert deal["amount"] == "1200.50"
+    acme_support = gateway.as_("sue", "acme", "support")
+    for_support = (await api.get(f"/customers/{contact}/360", headers=acme_support)).json()
+    [deal] = for_support["opportunities"]["open"]
+    assert "amount" not in deal
+    assert "totals" not in for_support["opportunities"]
+    assert all("amount" not in e["details"] for e in for_support["timeline"]["items"])
+    assert for_support["record"]["last_name"] == "Hopper"
