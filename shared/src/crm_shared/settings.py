@@ -95,6 +95,12 @@ class PlatformSettings(BaseSettings):
         "json",
         description="json: one JSON object per line, with trace ids; console: lines for humans.",
     )
+    topic_prefix: str = Field(
+        "crm",
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="First part of every topic and consumer group name: <prefix>.<service>.events"
+        " and <prefix>-<service>...; one Kafka cluster can hold several platforms (prod, staging).",
+    )
     auth_issuer: str | None = Field(
         None,
         description="OIDC issuer URL whose bearer tokens the API accepts (its keys are found"
@@ -116,6 +122,14 @@ class PlatformSettings(BaseSettings):
         description="The token claim listing the caller's roles (sales, marketing, support,"
         " analyst, admin; service for the services' own accounts).",
     )
+
+    def topic(self, service: str) -> str:
+        """The topic ``service`` publishes its events on."""
+        return f"{self.topic_prefix}.{service}.events"
+
+    def consumer_group(self, name: str) -> str:
+        """A consumer group of this platform (``name``: e.g. ``sales.contacts``)."""
+        return f"{self.topic_prefix}-{name}"
 
     @field_validator("database_url")
     @classmethod

@@ -39,6 +39,7 @@ def build_app(
     registry = CollectorRegistry()
     live = LiveGeneration(settings.db_schema)
     control = settings.db_schema
+    group = settings.consumer_group or platform.consumer_group("analytics")
 
     async def database_ready() -> None:
         async with engine.connect() as connection:
@@ -48,9 +49,7 @@ def build_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await upgrade(platform.async_database_url, control, CONTROL_MIGRATIONS)
         async with engine.begin() as connection:
-            live.schema = (
-                await generations.ensure_first(connection, control, settings.consumer_group)
-            ).schema
+            live.schema = (await generations.ensure_first(connection, control, group)).schema
         async with AsyncExitStack() as running:
             background = BackgroundWork(running, engine, platform, registry)
             background.loop(
@@ -62,7 +61,7 @@ def build_app(
                         engine,
                         platform.kafka_bootstrap_servers,
                         control,
-                        list(SOURCES),
+                        [platform.topic(service) for service in SOURCES],
                         registry,
                         background.stop,
                         settings.generation_poll_s,

@@ -21,10 +21,10 @@ class AnalyticsSettings(BaseSettings):
         description="Consume the services' topics in this process (replicas share the"
         " partitions in one consumer group).",
     )
-    consumer_group: str = Field(
-        "crm-analytics",
-        description="Kafka consumer group of the first read-model generation; a rebuilt"
-        " generation N uses <group>.gN.",
+    consumer_group: str | None = Field(
+        None,
+        description="Kafka consumer group of the first read-model generation (default"
+        " <CRM_TOPIC_PREFIX>-analytics); a rebuilt generation N uses <group>.gN.",
     )
     generation_poll_s: float = Field(
         2.0,

@@ -28,7 +28,7 @@ def envelope(event_type: str, data: dict[str, object]) -> EventEnvelope:
 
 
 def test_every_service_topic_is_a_source() -> None:
-    assert set(SOURCES) == {"crm.contacts.events", "crm.sales.events", "crm.support.events"}
+    assert set(SOURCES) == {"contacts", "sales", "support"}
 
 
 def test_a_known_type_decodes_to_its_contract() -> None:

@@ -59,7 +59,9 @@ def build_app(
         async with AsyncExitStack() as running:
             background = BackgroundWork(running, engine, platform, registry)
             if settings.run_relay:
-                background.relay(settings.db_schema, TOPIC, "/crm/contacts", "contacts")
+                background.relay(
+                    settings.db_schema, platform.topic("contacts"), "/crm/contacts", "contacts"
+                )
             if settings.run_importer:
                 background.loop(
                     run_importer(importer, settings.importer_interval_s, background.stop)

@@ -94,11 +94,11 @@ def build_app(
         async with AsyncExitStack() as running:
             background = BackgroundWork(running, engine, platform, registry)
             if settings.run_relay:
-                background.relay(settings.db_schema, TOPIC, "/crm/sales", "sales")
+                background.relay(settings.db_schema, platform.topic("sales"), "/crm/sales", "sales")
             if settings.run_consumer:
                 await background.consumer(
-                    CONSUMER_GROUP,
-                    [CONTACTS_TOPIC],
+                    platform.consumer_group(CONSUMER_GROUP),
+                    [platform.topic("contacts")],
                     settings.db_schema,
                     apply_contact_event(store, handlers, activity_handlers),
                 )

@@ -9,11 +9,11 @@ from crm_shared.contracts.support import REGISTRY as SUPPORT
 from crm_shared.events import EventContract, EventEnvelope, EventRegistry
 
 SOURCES: dict[str, EventRegistry] = {
-    "crm.contacts.events": CONTACTS,
-    "crm.sales.events": SALES,
-    "crm.support.events": SUPPORT,
+    "contacts": CONTACTS,
+    "sales": SALES,
+    "support": SUPPORT,
 }
-"""Topic -> the registry of the event types published on it."""
+"""Service -> the registry of the event types it publishes (on ``<prefix>.<service>.events``)."""
 
 
 def decode(envelope: EventEnvelope) -> EventContract | None:

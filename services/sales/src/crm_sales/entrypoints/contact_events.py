@@ -18,7 +18,8 @@ from crm_shared.contracts.contacts import ContactErased, ContactMerged
 from crm_shared.events import EventEnvelope
 from crm_shared.eventstore import EventStore
 
-CONSUMER_GROUP = "crm-sales.contacts"
+CONSUMER_GROUP = "sales.contacts"
+"""Its consumer group, after the platform's prefix: crm-sales.contacts."""
 ACTOR = "crm-sales"
 
 

@@ -14,7 +14,8 @@ from crm_shared.events import EventEnvelope
 from crm_shared.eventstore import EventStore
 from crm_support.application.cases import CaseHandlers
 
-CONSUMER_GROUP = "crm-support.contacts"
+CONSUMER_GROUP = "support.contacts"
+"""Its consumer group, after the platform's prefix: crm-support.contacts."""
 ACTOR = "crm-support"
 
 
