@@ -36,20 +36,20 @@ class Target:
     method: str
     url: str
     headers: dict[str, str]
-    body: dict[str, Any]
+    body: dict[str, Any] | None = None
+    """JSON body; None: no body (a GET)."""
 
 
 def write_targets(path: Path, targets: Iterable[Target]) -> None:
     """Vegeta's JSON targets format: one request per line, in the order they are sent."""
     with path.open("w") as out:
         for target in targets:
-            headers = {**target.headers, "Content-Type": "application/json"}
-            line = {
-                "method": target.method,
-                "url": target.url,
-                "header": {name: [value] for name, value in headers.items()},
-                "body": base64.b64encode(json.dumps(target.body).encode()).decode(),
-            }
+            headers = dict(target.headers)
+            line: dict[str, Any] = {"method": target.method, "url": target.url}
+            if target.body is not None:
+                headers["Content-Type"] = "application/json"
+                line["body"] = base64.b64encode(json.dumps(target.body).encode()).decode()
+            line["header"] = {name: [value] for name, value in headers.items()}
             out.write(json.dumps(line) + "\n")
 
 

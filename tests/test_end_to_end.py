@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from crm_devstack.issuer import DevIssuer
-from crm_devstack.services import SERVICE_ACCOUNTS, SERVICES, ServiceProcess
+from crm_devstack.platform import platform_processes
 from crm_devstack.stack import Endpoints
 
 pytestmark = pytest.mark.integration
@@ -28,32 +28,9 @@ def platform(
     stack: Endpoints, dev_issuer: DevIssuer, tmp_path: Path, unique_name: str
 ) -> Iterator[dict[str, str]]:
     """Every service started as ``./crm up`` does, on topics and schemas of this test's own."""
-    urls: dict[str, str] = {}
-    started: list[ServiceProcess] = []
-    common = {
-        "CRM_AUTH_ISSUER": dev_issuer.url,
-        "CRM_TOPIC_PREFIX": unique_name,
-        "CRM_LOG_LEVEL": "WARNING",
-        "SALES_CONVERSION_INTERVAL_S": "0.5",
-        "ANALYTICS_GENERATION_POLL_S": "0.5",
-    }
-    try:
-        for spec in SERVICES:
-            extra = {**common, f"{spec.name.upper()}_DB_SCHEMA": f"{unique_name}_{spec.name}"}
-            account = SERVICE_ACCOUNTS.get(spec.name)
-            if account is not None:
-                client = f"crm-{spec.name}"
-                extra |= {account[0]: client, account[1]: dev_issuer.clients[client]["secret"]}
-            process = ServiceProcess(tmp_path / spec.name, spec)
-            process.start(
-                stack.kafka_bootstrap_servers, stack.database_url, linked=urls, extra=extra
-            )
-            started.append(process)
-            urls[spec.name] = process.url
+    quick = {"SALES_CONVERSION_INTERVAL_S": "0.5", "ANALYTICS_GENERATION_POLL_S": "0.5"}
+    with platform_processes(stack, dev_issuer, tmp_path, unique_name, quick) as urls:
         yield urls
-    finally:
-        for process in reversed(started):
-            process.stop()
 
 
 async def eventually(

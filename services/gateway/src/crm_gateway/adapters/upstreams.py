@@ -33,7 +33,11 @@ class Upstreams:
                 base_url=url,
                 timeout=httpx.Timeout(timeout_s),
                 transport=(transports or {}).get(service),
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                # idle connections are dropped before the services' servers drop them (5 s),
+                # so that a request never goes out on a connection being closed
+                limits=httpx.Limits(
+                    max_connections=64, max_keepalive_connections=32, keepalive_expiry=4.0
+                ),
             )
             for service, url in urls.items()
         }

@@ -23,13 +23,15 @@ class CustomerViews:
     async def view(
         self, customer_id: str, headers: Mapping[str, str], roles: frozenset[str]
     ) -> dict[str, Any]:
-        facts, person, organisation = await asyncio.gather(
+        facts, person = await asyncio.gather(
             self._part("analytics", f"/customers/{customer_id}/360", headers),
             self._part("contacts", f"/contacts/{customer_id}", headers),
-            self._part("contacts", f"/accounts/{customer_id}", headers),
         )
+        organisation: httpx.Response | str | None = None
+        if not isinstance(person, str) and person.status_code == 404:  # not a person: a firm?
+            organisation = await self._part("contacts", f"/accounts/{customer_id}", headers)
         missing = sorted({a for a in (facts, person, organisation) if isinstance(a, str)})
-        record = _body(person) or _body(organisation)
+        record = _body(person) or (_body(organisation) if organisation is not None else None)
         view = _body(facts)
         if view is None and record is None:
             if missing:

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect
 
 from crm_gateway.adapters.upstreams import Upstreams
 from crm_gateway.application.customer_360 import CustomerViews
@@ -36,6 +37,7 @@ FORWARDED_RESPONSE_HEADERS = (
     "www-authenticate",
 )
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+CLIENT_CLOSED_REQUEST = 499
 
 
 class Gatekeeper:
@@ -101,7 +103,7 @@ def gateway_router(upstreams: Upstreams, views: CustomerViews, gate: Gatekeeper)
         return await views.view(customer_id, gate.headers(request, principal), roles)
 
     @router.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
-    async def pass_on(path: str, request: Request) -> StreamingResponse:
+    async def pass_on(path: str, request: Request) -> Response:
         found = route(path)
         if found is None:
             raise NotFound(f"no resource /{path}")
@@ -111,14 +113,17 @@ def gateway_router(upstreams: Upstreams, views: CustomerViews, gate: Gatekeeper)
             principal = await gate.principal(request)
             if not allowed(found.access, request.method, gate.roles(principal)):
                 raise Forbidden(f"your roles do not allow {request.method} /{path.split('/')[0]}")
-        answer = await upstreams.stream(
-            found.service,
-            request.method,
-            f"/{path}",
-            params=httpx.QueryParams(list(request.query_params.multi_items())),
-            headers=gate.headers(request, principal),
-            content=request.stream() if request.method not in ("GET", "HEAD") else None,
-        )
+        try:
+            answer = await upstreams.stream(
+                found.service,
+                request.method,
+                f"/{path}",
+                params=httpx.QueryParams(list(request.query_params.multi_items())),
+                headers=gate.headers(request, principal),
+                content=request.stream() if request.method not in ("GET", "HEAD") else None,
+            )
+        except ClientDisconnect:  # the caller left while its body was on the way
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
         return StreamingResponse(
             answer.aiter_raw(),
             status_code=answer.status_code,

@@ -1,0 +1,279 @@
+"""The 360-degree view through the gateway: write-to-visible latency under a steady load, and
+360 reads per second.
+
+    uv run python -m bench.gateway [--rate 200] [--seconds 30] [--read-seconds 20]
+
+Starts the whole platform as processes (issuer, every service, the gateway) on topics and
+schemas of the run's own. Writes: contacts are changed through the gateway at ``--rate`` per
+second (open loop: each write is sent on its schedule whether or not the previous answered);
+one in twenty (at most eight at a time, so that the asking does not become the load) is
+followed until the change shows in the customer's view, asked through the gateway every 50 ms
+(its timeline, the part of the 360 view the change lands in), so its latency runs from just
+before the write is sent to the first answer that shows it (give or take the 50 ms). Reads:
+vegeta asks for the full 360 view of the same customers at 32 connections.
+
+Baselines in the same run: raw aiokafka produce-to-consume latency at the same rate, and a
+raw asyncpg read of one read-model row at 32 connections. Writes
+bench/results/gateway-<time>.json and gateway-latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench import results, vegeta
+from bench.stats import percentile
+from crm_devstack.issuer import IssuerProcess
+from crm_devstack.platform import platform_processes
+from crm_devstack.processes import repo_root
+from crm_devstack.stack import session_stack
+
+STAGES = ["subscriber", "lead", "marketing_qualified", "sales_qualified", "opportunity"]
+
+
+async def create_customers(
+    api: httpx.AsyncClient, headers: dict[str, str], count: int
+) -> dict[str, str]:
+    """``count`` contacts and the ETag of each."""
+    etags: dict[str, str] = {}
+
+    async def creator(index: int) -> None:
+        for n in range(index, count, 16):
+            made = await api.post("/contacts", json={"last_name": f"Customer {n}"}, headers=headers)
+            made.raise_for_status()
+            etags[made.json()["id"]] = made.headers["ETag"]
+
+    await asyncio.gather(*(creator(i) for i in range(16)))
+    return etags
+
+
+async def write_to_visible(
+    api: httpx.AsyncClient,
+    headers: dict[str, str],
+    etags: dict[str, str],
+    rate: float,
+    seconds: float,
+    every: int = 20,
+    most_followed: int = 8,
+) -> dict[str, Any]:
+    ids = list(etags)
+    latencies: list[float] = []
+    failures = 0
+    tasks: list[asyncio.Task[None]] = []
+    locks = {i: asyncio.Lock() for i in ids}
+    following = 0
+
+    async def visible_after(customer: str, since: float) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            answer = await api.get(
+                f"/customers/{customer}/timeline", params={"limit": 1}, headers=headers
+            )
+            if answer.status_code == 200:
+                items = answer.json()["items"]
+                if items and datetime.fromisoformat(items[0]["at"]).timestamp() >= since:
+                    latencies.append(time.time() - since)
+                    return
+            await asyncio.sleep(0.05)
+
+    async def write(n: int, customer: str) -> None:
+        nonlocal failures, following
+        async with locks[customer]:  # one change of a customer at a time (its ETag)
+            since = time.time()
+            try:
+                changed = await api.patch(
+                    f"/contacts/{customer}",
+                    json={"lifecycle_stage": STAGES[n % len(STAGES)]},
+                    headers={**headers, "If-Match": etags[customer]},
+                )
+            except httpx.HTTPError:
+                failures += 1
+                return
+            if changed.status_code != 200:
+                failures += 1
+                return
+            etags[customer] = changed.headers["ETag"]
+        if n % every == 0 and following < most_followed:  # the asking must not be the load
+            following += 1
+            try:
+                await visible_after(customer, since)
+            finally:
+                following -= 1
+
+    started = time.monotonic()
+    for n in itertools.count():
+        due = started + n / rate
+        if due - started >= seconds:
+            break
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        tasks.append(asyncio.create_task(write(n, ids[n % len(ids)])))
+    await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - started
+    return {
+        "offered_writes_per_s": rate,
+        "writes": len(tasks),
+        "achieved_writes_per_s": len(tasks) / elapsed,
+        "failures": failures,
+        "followed": len(latencies),
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "max_ms": max(latencies, default=0.0) * 1000,
+    }
+
+
+def reads(base_url: str, headers: dict[str, str], ids: list[str]) -> Iterator[vegeta.Target]:
+    for customer in itertools.cycle(ids):
+        yield vegeta.Target("GET", f"{base_url}/customers/{customer}/360", headers)
+
+
+async def raw_kafka_latency(bootstrap: str, rate: float, seconds: float) -> dict[str, float]:
+    topic = f"bench-latency-{uuid.uuid4().hex[:8]}"
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await producer.start()
+    await producer.send_and_wait(topic, b"warm-up")
+    await consumer.start()
+    latencies: list[float] = []
+    count = int(rate * seconds)
+
+    async def consume() -> None:
+        async for record in consumer:
+            if record.value != b"warm-up":
+                latencies.append(time.time() - float(record.value or b"0"))
+                if len(latencies) >= count:
+                    return
+
+    consuming = asyncio.create_task(consume())
+    started = time.monotonic()
+    for n in range(count):
+        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+        await producer.send(topic, str(time.time()).encode())
+    await asyncio.wait_for(consuming, 60)
+    await producer.stop()
+    await consumer.stop()
+    return {"p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000}
+
+
+async def raw_row_reads(dsn: str, schema: str, tenant: str, seconds: float) -> dict[str, float]:
+    pool = await asyncpg.create_pool(dsn, min_size=32, max_size=32)
+    assert pool is not None
+    latencies: list[float] = []
+    async with pool.acquire() as connection:
+        ids = [
+            r["entity_id"]
+            for r in await connection.fetch(
+                f'SELECT entity_id FROM "{schema}".entities WHERE tenant_id = $1', tenant
+            )
+        ]
+    deadline = time.monotonic() + seconds
+
+    async def reader(offset: int) -> None:
+        async with pool.acquire() as connection:
+            for n in itertools.count(offset):
+                if time.monotonic() > deadline:
+                    return
+                started = time.perf_counter()
+                await connection.fetchrow(
+                    f'SELECT data FROM "{schema}".entities WHERE tenant_id = $1'
+                    " AND kind = 'contact' AND entity_id = $2",
+                    tenant,
+                    ids[n % len(ids)],
+                )
+                latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(reader(i) for i in range(32)))
+    await pool.close()
+    return {
+        "reads_per_s": len(latencies) / seconds,
+        "p99_ms": percentile(latencies, 99) * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="write-to-visible and 360 reads")
+    parser.add_argument("--rate", type=float, default=200, help="writes per second")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--read-seconds", type=float, default=20)
+    parser.add_argument("--customers", type=int, default=400)
+    args = parser.parse_args()
+
+    name = f"bench{uuid.uuid4().hex[:6]}"
+    work = repo_root() / ".local" / "bench-gateway"
+    issuer_process = IssuerProcess(work / "issuer")
+    with session_stack(repo_root() / ".local" / "stack") as endpoints:
+        issuer_process.start()
+        issuer = issuer_process.issuer()
+        try:
+            with platform_processes(endpoints, issuer, work, name) as urls:
+                tenant = f"{name}-tenant"
+                headers = {"Authorization": f"Bearer {issuer.mint('ada', tenant, ['admin'])}"}
+
+                async def writes() -> tuple[dict[str, str], dict[str, Any]]:
+                    limits = httpx.Limits(max_connections=400, keepalive_expiry=4.0)
+                    async with httpx.AsyncClient(
+                        base_url=urls["gateway"], timeout=30, limits=limits
+                    ) as api:
+                        etags = await create_customers(api, headers, args.customers)
+                        await asyncio.sleep(3)  # the read models take the creations in
+                        measured = await write_to_visible(
+                            api, headers, etags, args.rate, args.seconds
+                        )
+                        return etags, measured
+
+                etags, visible = asyncio.run(writes())
+                targets = work / "read-targets.jsonl"
+                vegeta.write_targets(
+                    targets,
+                    itertools.islice(reads(urls["gateway"], headers, list(etags)), 200_000),
+                )
+                read = vegeta.summary(
+                    vegeta.attack(repo_root(), targets, 32, args.read_seconds, work / "r.bin"),
+                    32,
+                )
+                dsn = endpoints.database_url.replace("+asyncpg", "")
+                report: dict[str, Any] = {
+                    "write_to_visible": visible,
+                    "reads_of_360_over_http": read,
+                    "raw_kafka_produce_to_consume": asyncio.run(
+                        raw_kafka_latency(endpoints.kafka_bootstrap_servers, args.rate, 10)
+                    ),
+                    "raw_postgres_row_reads": asyncio.run(
+                        raw_row_reads(dsn, f"{name}_analytics", tenant, 5)
+                    ),
+                }
+        finally:
+            issuer_process.stop()
+    report["summary"] = {
+        "write_to_visible_p50_ms": visible["p50_ms"],
+        "write_to_visible_p99_ms": visible["p99_ms"],
+        "achieved_writes_per_s": visible["achieved_writes_per_s"],
+        "write_failures": visible["failures"],
+        "reads_360_per_s": read["requests_per_s"],
+        "read_360_p99_ms": read["p99_ms"],
+        "read_failures": read["failures"],
+        "raw_kafka_p99_ms": report["raw_kafka_produce_to_consume"]["p99_ms"],
+        "raw_postgres_reads_per_s": report["raw_postgres_row_reads"]["reads_per_s"],
+        "targets": {
+            "write_to_visible_p99 < 1000 ms at 200 writes/s": visible["p99_ms"] < 1000
+            and visible["achieved_writes_per_s"] >= 0.95 * 200,
+            "reads >= 1000/s": read["requests_per_s"] >= 1000,
+            "read p99 < 50 ms": read["p99_ms"] < 50,
+        },
+    }
+    report["meta"] = {"at": datetime.now(UTC).isoformat(), **vars(args)}
+    results.write("gateway", report)
+
+
+if __name__ == "__main__":
+    main()
