@@ -73,6 +73,7 @@ async def write_to_visible(
     tasks: list[asyncio.Task[None]] = []
     locks = {i: asyncio.Lock() for i in ids}
     following = 0
+    done: list[float] = []
 
     async def visible_after(customer: str, since: float) -> None:
         deadline = time.monotonic() + 30
@@ -94,7 +95,9 @@ async def write_to_visible(
             try:
                 changed = await api.patch(
                     f"/contacts/{customer}",
-                    json={"lifecycle_stage": STAGES[n % len(STAGES)]},
+                    # each round over the customers moves every one to the next stage: a
+                    # write that changes nothing would publish nothing
+                    json={"lifecycle_stage": STAGES[(n // len(ids)) % len(STAGES)]},
                     headers={**headers, "If-Match": etags[customer]},
                 )
             except httpx.HTTPError:
@@ -104,6 +107,7 @@ async def write_to_visible(
                 failures += 1
                 return
             etags[customer] = changed.headers["ETag"]
+            done.append(time.monotonic())
         if n % every == 0 and following < most_followed:  # the asking must not be the load
             following += 1
             try:
@@ -119,11 +123,11 @@ async def write_to_visible(
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         tasks.append(asyncio.create_task(write(n, ids[n % len(ids)])))
     await asyncio.gather(*tasks)
-    elapsed = time.monotonic() - started
+    elapsed = (max(done) if done else time.monotonic()) - started
     return {
         "offered_writes_per_s": rate,
         "writes": len(tasks),
-        "achieved_writes_per_s": len(tasks) / elapsed,
+        "achieved_writes_per_s": len(done) / elapsed,
         "failures": failures,
         "followed": len(latencies),
         "p50_ms": percentile(latencies, 50) * 1000,
@@ -206,6 +210,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--read-seconds", type=float, default=20)
     parser.add_argument("--customers", type=int, default=400)
+    parser.add_argument("--results-name", default="gateway", help="bench/results/<name>-*.json")
     args = parser.parse_args()
 
     name = f"bench{uuid.uuid4().hex[:6]}"
@@ -272,7 +277,7 @@ def main() -> None:
         },
     }
     report["meta"] = {"at": datetime.now(UTC).isoformat(), **vars(args)}
-    results.write("gateway", report)
+    results.write(args.results_name, report)
 
 
 if __name__ == "__main__":
