@@ -57,7 +57,8 @@ def hoisted(schema: dict[str, Any], service: str, into: dict[str, Any]) -> dict[
         existing = into.setdefault(f"{service}_{name}", moved)
         if existing != moved:
             raise ValueError(f"two definitions of {name} in the {service} contracts")
-    return _repointed({k: v for k, v in schema.items() if k != "$defs"}, service)
+    payload: dict[str, Any] = _repointed({k: v for k, v in schema.items() if k != "$defs"}, service)
+    return payload
 
 
 def _repointed(node: Any, service: str) -> Any:
