@@ -166,3 +166,30 @@ async def test_a_person_cannot_name_another_tenant_in_a_header(
         sneaking = bearer(gus, **{"X-Tenant-Id": "acme"})
         assert (await api.get(f"/contacts/{contact}", headers=sneaking)).status_code == 404
         assert (await api.get(f"/contacts/{contact}", headers=acme)).status_code == 200
+
+
+async def test_each_service_applies_the_department_roles_itself(
+    service: tuple[httpx.AsyncClient, str], dev_issuer: DevIssuer
+) -> None:
+    api, listing = service
+    allowed_roles = {
+        "/contacts": "marketing",
+        "/opportunities": "sales",
+        "/cases": "support",
+        "/kpis/pipeline": "analyst",
+    }
+    refused_roles = {
+        "/contacts": None,
+        "/opportunities": "support",
+        "/cases": "marketing",
+        "/kpis/pipeline": None,
+    }
+    role = allowed_roles[listing]
+    mine = await api.get(listing, headers=bearer(dev_issuer.mint("x", "acme", [role])))
+    assert mine.status_code == 200, mine.text
+    other = refused_roles[listing]
+    if other is not None:
+        theirs = await api.get(listing, headers=bearer(dev_issuer.mint("x", "acme", [other])))
+        assert theirs.status_code == 403
+    nobody = await api.get(listing, headers=bearer(dev_issuer.mint("x", "acme", [])))
+    assert nobody.status_code == 403

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from crm_gateway.domain.breaker import CircuitBreaker
-from crm_gateway.domain.routes import RESOURCES, allowed, route
+from crm_gateway.domain.routes import route
+from crm_shared.auth.access import RESOURCE_ACCESS, allowed
 
 
 def test_a_path_goes_to_the_service_owning_its_first_segment() -> None:
@@ -24,13 +25,13 @@ def test_public_paths_need_no_token_and_name_their_service() -> None:
 
 
 def test_reading_and_changing_need_different_roles() -> None:
-    cases = RESOURCES["cases"][1]
+    cases = RESOURCE_ACCESS["cases"]
     assert allowed(cases, "GET", frozenset({"sales"}))
     assert not allowed(cases, "POST", frozenset({"sales"}))
     assert allowed(cases, "POST", frozenset({"support"}))
     assert allowed(cases, "DELETE", frozenset({"admin"}))
-    assert not allowed(RESOURCES["opportunities"][1], "GET", frozenset({"support"}))
-    assert not allowed(RESOURCES["admin"][1], "GET", frozenset({"analyst"}))
+    assert not allowed(RESOURCE_ACCESS["opportunities"], "GET", frozenset({"support"}))
+    assert not allowed(RESOURCE_ACCESS["admin"], "GET", frozenset({"analyst"}))
 
 
 class Clock:

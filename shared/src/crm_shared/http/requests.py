@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from crm_shared.auth.access import access_of, allowed
 from crm_shared.auth.principal import DEPARTMENT_ROLES, Forbidden
 from crm_shared.caller import Caller
 from crm_shared.errors import ConcurrencyConflict, PlatformError
@@ -77,6 +78,9 @@ async def caller(
         tenant, actor = x_tenant_id or tenant, x_actor_id or actor
     if not tenant:
         raise Forbidden("the token names no tenant")
+    access = access_of(request.url.path)
+    if access and not principal.is_service and not allowed(access, request.method, principal.roles):
+        raise Forbidden(f"your roles do not allow {request.method} {request.url.path}")
     return Caller(tenant, actor, correlation, principal.roles)
 
 

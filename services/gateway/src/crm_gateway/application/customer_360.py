@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from crm_gateway.adapters.upstreams import Upstreams, UpstreamUnavailable
-from crm_gateway.domain.routes import SEES_AMOUNTS
+from crm_shared.auth.access import SEES_AMOUNTS
 from crm_shared.errors import NotFound
 
 

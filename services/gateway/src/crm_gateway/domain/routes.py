@@ -11,60 +11,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from crm_shared.auth.access import RESOURCE_ACCESS, Access
+
 Service = Literal["contacts", "sales", "support", "analytics"]
-Role = Literal["sales", "marketing", "support", "analyst", "admin"]
 
-READ_METHODS = frozenset({"GET", "HEAD"})
-EVERYONE: frozenset[str] = frozenset({"sales", "marketing", "support", "analyst", "admin"})
-
-
-@dataclass(frozen=True)
-class Access:
-    """Who may read and who may change a resource."""
-
-    read: frozenset[str]
-    write: frozenset[str]
-
-
-def _access(read: set[str], write: set[str]) -> Access:
-    return Access(frozenset(read | {"admin"}), frozenset(write | {"admin"}))
-
-
-RESOURCES: dict[str, tuple[Service, Access]] = {
-    # the customers themselves: every department reads them, those who talk to them change them
-    "contacts": ("contacts", _access(set(EVERYONE), {"sales", "marketing", "support"})),
-    "accounts": ("contacts", _access(set(EVERYONE), {"sales", "marketing", "support"})),
-    "custom-fields": ("contacts", _access(set(EVERYONE), set())),
-    "imports": ("contacts", _access({"sales", "marketing"}, {"sales", "marketing"})),
-    "privacy": ("contacts", _access(set(), set())),
-    # sales
-    "pipelines": ("sales", _access({"sales", "analyst"}, set())),
-    "opportunities": ("sales", _access({"sales", "analyst"}, {"sales"})),
-    "teams": ("sales", _access({"sales", "analyst"}, set())),
-    "forecast": ("sales", _access({"sales", "analyst"}, set())),
-    "products": ("sales", _access({"sales", "analyst"}, set())),
-    "price-books": ("sales", _access({"sales", "analyst"}, set())),
-    "quotes": ("sales", _access({"sales"}, {"sales"})),
-    "leads": ("sales", _access({"sales", "marketing", "analyst"}, {"sales", "marketing"})),
-    "lead-routing": ("sales", _access({"sales"}, set())),
-    "web-forms": ("sales", _access({"sales", "marketing"}, {"marketing"})),
-    "tasks": ("sales", _access({"sales", "support"}, {"sales", "support"})),
-    "calls": ("sales", _access({"sales", "support"}, {"sales", "support"})),
-    "meetings": ("sales", _access({"sales", "support"}, {"sales", "support"})),
-    "activities": ("sales", _access({"sales", "support"}, {"sales", "support"})),
-    "calendar": ("sales", _access({"sales", "support"}, set())),
-    "calendar-feeds": ("sales", _access({"sales", "support"}, {"sales", "support"})),
-    # support
-    "cases": ("support", _access({"support", "sales", "analyst"}, {"support"})),
-    "queues": ("support", _access({"support", "analyst"}, set())),
-    "sla-policy": ("support", _access({"support", "analyst"}, set())),
-    "mailboxes": ("support", _access({"support"}, set())),
-    "articles": ("support", _access(set(EVERYONE), {"support"})),
-    # analytics
-    "customers": ("analytics", _access(set(EVERYONE), set())),
-    "kpis": ("analytics", _access({"analyst", "sales", "support", "marketing"}, set())),
-    "admin": ("analytics", _access(set(), set())),
+RESOURCE_SERVICES: dict[str, Service] = {
+    **dict.fromkeys(("contacts", "accounts", "custom-fields", "imports", "privacy"), "contacts"),
+    **dict.fromkeys(
+        (
+            "pipelines",
+            "opportunities",
+            "teams",
+            "forecast",
+            "products",
+            "price-books",
+            "quotes",
+            "leads",
+            "lead-routing",
+            "web-forms",
+            "tasks",
+            "calls",
+            "meetings",
+            "activities",
+            "calendar",
+            "calendar-feeds",
+        ),
+        "sales",
+    ),
+    **dict.fromkeys(("cases", "queues", "sla-policy", "mailboxes", "articles"), "support"),
+    **dict.fromkeys(("customers", "kpis", "admin"), "analytics"),
 }
+"""Which service owns each resource; who may use it is ``crm_shared.auth.access``."""
 
 PUBLIC: dict[str, Service] = {
     "web-forms": "sales",
@@ -89,14 +66,6 @@ def route(path: str) -> Route | None:
     if segments[0] == "public":
         service = PUBLIC.get(segments[1]) if len(segments) > 1 else None
         return Route(service, True, None) if service else None
-    found = RESOURCES.get(segments[0])
-    return Route(found[0], False, found[1]) if found else None
-
-
-def allowed(access: Access, method: str, roles: frozenset[str]) -> bool:
-    needed = access.read if method.upper() in READ_METHODS else access.write
-    return bool(needed & roles)
-
-
-SEES_AMOUNTS: frozenset[str] = frozenset({"sales", "analyst", "admin"})
-"""Who sees the money of opportunities in a customer's view (support agents do not)."""
+    service = RESOURCE_SERVICES.get(segments[0])
+    access = RESOURCE_ACCESS.get(segments[0])
+    return Route(service, False, access) if service and access else None

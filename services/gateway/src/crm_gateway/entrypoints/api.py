@@ -13,8 +13,9 @@ from starlette.requests import ClientDisconnect
 
 from crm_gateway.adapters.upstreams import Upstreams
 from crm_gateway.application.customer_360 import CustomerViews
-from crm_gateway.domain.routes import EVERYONE, RESOURCES, allowed, route
+from crm_gateway.domain.routes import route
 from crm_shared.auth import Forbidden, Principal, TokenVerifier, Unauthenticated
+from crm_shared.auth.access import EVERYONE, RESOURCE_ACCESS, allowed
 from crm_shared.errors import NotFound
 
 FORWARDED_REQUEST_HEADERS = (
@@ -98,7 +99,7 @@ def gateway_router(upstreams: Upstreams, views: CustomerViews, gate: Gatekeeper)
         del authorization  # documented here; read by the gatekeeper
         principal = await gate.principal(request)
         roles = gate.roles(principal)
-        if not allowed(RESOURCES["customers"][1], "GET", roles):
+        if not allowed(RESOURCE_ACCESS["customers"], "GET", roles):
             raise Forbidden("your roles do not allow reading customers")
         return await views.view(customer_id, gate.headers(request, principal), roles)
 
