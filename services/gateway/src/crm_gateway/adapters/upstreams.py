@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 
 import httpx
+from opentelemetry.propagate import inject
 
 from crm_gateway.domain.breaker import CircuitBreaker
 from crm_gateway.domain.routes import Service
@@ -86,6 +87,7 @@ class Upstreams:
         breaker = self.breakers[service]
         if not breaker.allow():
             raise UpstreamUnavailable(f"the {service} service is unavailable (circuit open)")
+        inject(request.headers)  # the service's spans join the caller's trace (W3C traceparent)
         try:
             answer = await self._clients[service].send(request, stream=stream)
         except httpx.TimeoutException:

@@ -1,0 +1,100 @@
+"""A request through the gateway is one trace: the service's span is the child of the
+gateway's (the trace then runs on through Kafka into every consumer, as
+shared/tests/integration/test_tracing.py shows)."""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_contacts import bootstrap as contacts
+from crm_contacts.config import ContactsSettings
+from crm_gateway.bootstrap import build_app
+from crm_gateway.config import GatewaySettings
+from crm_shared.eventstore import upgrade
+from crm_shared.settings import PlatformSettings
+from crm_shared.telemetry import configure_tracing
+
+pytestmark = pytest.mark.integration
+
+
+class OwnProcess:
+    """An app as if it ran in a process of its own: it sees nothing of its caller's context,
+    only the headers it receives (so the trace can only continue through ``traceparent``)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        token = otel_context.attach(otel_context.Context())
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            otel_context.detach(token)
+
+
+@pytest.fixture(scope="module")
+def spans() -> InMemorySpanExporter:
+    exporter = InMemorySpanExporter()
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        configure_tracing("gateway-tracing-test", exporter=exporter)
+    else:  # another module set the global provider first: listen on it
+        provider = trace.get_tracer_provider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))  # type: ignore[attr-defined]
+    return exporter
+
+
+async def test_the_service_span_is_a_child_of_the_gateway_span(
+    spans: InMemorySpanExporter,
+    engine: AsyncEngine,
+    database_url: str,
+    kafka_bootstrap: str,
+    unique_name: str,
+) -> None:
+    await upgrade(database_url, unique_name, contacts.MIGRATIONS)
+    platform = PlatformSettings(
+        DATABASE_URL=database_url,
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,  # type: ignore[call-arg]
+    )
+    key = SecretStr(base64.b64encode(os.urandom(32)).decode())
+    contacts_app = contacts.build_app(
+        platform,
+        ContactsSettings(
+            db_schema=unique_name, run_relay=False, run_importer=False, key_encryption_key=key
+        ),
+        engine,
+    )
+    gateway = build_app(
+        platform,
+        GatewaySettings(contacts_url="http://contacts"),
+        {"contacts": httpx.ASGITransport(app=OwnProcess(contacts_app))},
+    )
+    spans.clear()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=gateway), base_url="http://gateway"
+    ) as api:
+        made = await api.post(
+            "/contacts",
+            json={"last_name": "Hopper"},
+            headers={"X-Tenant-Id": "acme", "X-Actor-Id": "ada"},
+        )
+    assert made.status_code == 201, made.text
+    servers = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert len(servers) == 2, [(s.name, s.kind) for s in spans.get_finished_spans()]
+    outer, inner = sorted(servers, key=lambda s: s.start_time or 0)
+    assert outer.context is not None
+    assert inner.context is not None
+    assert inner.context.trace_id == outer.context.trace_id
+    assert inner.parent is not None
+    assert inner.parent.span_id == outer.context.span_id
