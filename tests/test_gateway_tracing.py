@@ -11,8 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from pydantic import SecretStr
@@ -24,7 +22,6 @@ from crm_gateway.bootstrap import build_app
 from crm_gateway.config import GatewaySettings
 from crm_shared.eventstore import upgrade
 from crm_shared.settings import PlatformSettings
-from crm_shared.telemetry import configure_tracing
 
 pytestmark = pytest.mark.integration
 
@@ -44,19 +41,8 @@ class OwnProcess:
             otel_context.detach(token)
 
 
-@pytest.fixture(scope="module")
-def spans() -> InMemorySpanExporter:
-    exporter = InMemorySpanExporter()
-    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        configure_tracing("gateway-tracing-test", exporter=exporter)
-    else:  # another module set the global provider first: listen on it
-        provider = trace.get_tracer_provider()
-        provider.add_span_processor(SimpleSpanProcessor(exporter))  # type: ignore[attr-defined]
-    return exporter
-
-
 async def test_the_service_span_is_a_child_of_the_gateway_span(
-    spans: InMemorySpanExporter,
+    global_spans: InMemorySpanExporter,
     engine: AsyncEngine,
     database_url: str,
     kafka_bootstrap: str,
@@ -80,7 +66,7 @@ async def test_the_service_span_is_a_child_of_the_gateway_span(
         GatewaySettings(contacts_url="http://contacts"),
         {"contacts": httpx.ASGITransport(app=OwnProcess(contacts_app))},
     )
-    spans.clear()
+    global_spans.clear()
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=gateway), base_url="http://gateway"
     ) as api:
@@ -90,8 +76,8 @@ async def test_the_service_span_is_a_child_of_the_gateway_span(
             headers={"X-Tenant-Id": "acme", "X-Actor-Id": "ada"},
         )
     assert made.status_code == 201, made.text
-    servers = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
-    assert len(servers) == 2, [(s.name, s.kind) for s in spans.get_finished_spans()]
+    servers = [s for s in global_spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert len(servers) == 2, [(s.name, s.kind) for s in global_spans.get_finished_spans()]
     outer, inner = sorted(servers, key=lambda s: s.start_time or 0)
     assert outer.context is not None
     assert inner.context is not None

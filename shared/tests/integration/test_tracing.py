@@ -7,7 +7,6 @@ import uuid
 
 import httpx
 import pytest
-from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -19,7 +18,7 @@ from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_bro
 from crm_shared.eventstore import EventMetadata, EventStore
 from crm_shared.http import create_service_app
 from crm_shared.relay import OutboxRelay, RelayConfig
-from crm_shared.telemetry import configure_tracing, current_trace_context
+from crm_shared.telemetry import current_trace_context
 
 from .helpers import contact_created, create_topics
 from .read_model import applications, applier, create_table
@@ -27,25 +26,12 @@ from .read_model import applications, applier, create_table
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def spans() -> InMemorySpanExporter:
-    exporter = InMemorySpanExporter()
-    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        configure_tracing("tracing-test", exporter=exporter)
-    else:  # another module set the global provider first: listen on it
-        provider = trace.get_tracer_provider()
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
-        provider.add_span_processor(SimpleSpanProcessor(exporter))  # type: ignore[attr-defined]
-    return exporter
-
-
 class NewContact(BaseModel):
     name: str
 
 
 async def test_a_request_its_publication_and_its_processing_share_one_trace(
-    spans: InMemorySpanExporter,
+    global_spans: InMemorySpanExporter,
     engine: AsyncEngine,
     store: EventStore,
     schema: str,
@@ -107,7 +93,7 @@ async def test_a_request_its_publication_and_its_processing_share_one_trace(
         await broker.stop()
         await consumer.close()
 
-    finished = spans.get_finished_spans()
+    finished = global_spans.get_finished_spans()
     server = only(finished, lambda s: s.kind == SpanKind.SERVER and "/contacts" in s.name)
     send = only(finished, lambda s: s.name == f"send {topic}")
     process = only(finished, lambda s: s.name == f"process {topic}")
