@@ -56,5 +56,5 @@ def build_app(
     )
     public_openapi = PublicOpenApi(app, upstreams, settings.openapi_cache_s, platform.auth_issuer)
     app.include_router(public_openapi.router())
-    app.include_router(gateway_router(upstreams, CustomerViews(upstreams), Gatekeeper(verifier)))
+    app.include_router(gateway_router(upstreams, CustomerViews(upstreams), Gatekeeper()))
     return app

@@ -8,7 +8,7 @@ import logging
 from fastapi import FastAPI, Request
 
 from crm_shared.auth import TokenVerifier
-from crm_shared.auth.principal import Principal, Unauthenticated
+from crm_shared.auth.principal import Forbidden, Principal, Unauthenticated
 from crm_shared.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ def install_authentication(app: FastAPI, verifier: TokenVerifier | None) -> None
 
 
 async def principal_of(request: Request, authorization: str | None) -> Principal | None:
-    """The token's principal; None when the app checks no tokens (development)."""
+    """The token's principal; None when the app checks no tokens (development). A person's
+    token must name a tenant; a service account names one per request."""
     verifier: TokenVerifier | None = getattr(request.app.state, "token_verifier", None)
     if verifier is None:
         return None
@@ -45,4 +46,7 @@ async def principal_of(request: Request, authorization: str | None) -> Principal
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("the Authorization header must be: Bearer <token>")
-    return await verifier.verify(token.strip())
+    principal = await verifier.verify(token.strip())
+    if principal.tenant_id is None and not principal.is_service:
+        raise Forbidden("the token names no tenant")
+    return principal

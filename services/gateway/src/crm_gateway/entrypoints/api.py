@@ -14,9 +14,10 @@ from starlette.requests import ClientDisconnect
 from crm_gateway.adapters.upstreams import Upstreams
 from crm_gateway.application.customer_360 import CustomerViews
 from crm_gateway.domain.routes import route
-from crm_shared.auth import Forbidden, Principal, TokenVerifier, Unauthenticated
+from crm_shared.auth import Forbidden, Principal
 from crm_shared.auth.access import EVERYONE, RESOURCE_ACCESS, allowed
 from crm_shared.errors import NotFound
+from crm_shared.http.authentication import principal_of
 
 FORWARDED_REQUEST_HEADERS = (
     "authorization",
@@ -42,25 +43,13 @@ CLIENT_CLOSED_REQUEST = 499
 
 
 class Gatekeeper:
-    """Checks the caller at the gateway (the services check it again)."""
+    """Checks the caller at the gateway (the services check it again), with the token checker
+    every service uses (the app's, installed by ``create_service_app``)."""
 
-    def __init__(self, verifier: TokenVerifier | None) -> None:
-        self.verifier = verifier
-
-    async def principal(self, request: Request) -> Principal | None:
+    @staticmethod
+    async def principal(request: Request) -> Principal | None:
         """The token's principal; None without an issuer configured (development)."""
-        if self.verifier is None:
-            return None
-        authorization = request.headers.get("authorization")
-        if authorization is None:
-            raise Unauthenticated("send Authorization: Bearer <token>")
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("the Authorization header must be: Bearer <token>")
-        principal = await self.verifier.verify(token.strip())
-        if principal.tenant_id is None and not principal.is_service:
-            raise Forbidden("the token names no tenant")
-        return principal
+        return await principal_of(request, request.headers.get("authorization"))
 
     @staticmethod
     def roles(principal: Principal | None) -> frozenset[str]:
