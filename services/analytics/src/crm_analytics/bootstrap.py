@@ -52,10 +52,11 @@ def build_app(
             live.schema = (await generations.ensure_first(connection, control, group)).schema
         async with AsyncExitStack() as running:
             background = BackgroundWork(running, engine, platform, registry)
-            background.loop(
-                live.follow(engine, control, background.stop, settings.generation_poll_s)
-            )
-            if settings.run_consumer:
+            if not settings.run_consumer:  # the feeding loop follows the live generation
+                background.loop(
+                    live.follow(engine, control, background.stop, settings.generation_poll_s)
+                )
+            else:
                 background.loop(
                     feed_live_generation(
                         engine,
@@ -65,6 +66,7 @@ def build_app(
                         registry,
                         background.stop,
                         settings.generation_poll_s,
+                        live,
                     )
                 )
             yield

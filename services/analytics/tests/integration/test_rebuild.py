@@ -89,7 +89,8 @@ async def test_a_rebuild_equals_the_live_models_and_takes_over(
     assert states == {1: "retired", 2: "live"}
 
     stop = asyncio.Event()
-    following = asyncio.create_task(live.follow(engine, analytics_schema, stop, 0.1))
+    reader = LiveGeneration(first.schema)  # a replica that only serves, not consuming
+    following = asyncio.create_task(reader.follow(engine, analytics_schema, stop, 0.1))
     feeding = asyncio.create_task(
         feed_live_generation(
             engine,
@@ -99,6 +100,7 @@ async def test_a_rebuild_equals_the_live_models_and_takes_over(
             CollectorRegistry(),
             stop,
             0.1,
+            live,
         )
     )
     try:
@@ -116,6 +118,7 @@ async def test_a_rebuild_equals_the_live_models_and_takes_over(
                 break
             await asyncio.sleep(0.1)
         assert live.schema == made.schema
+        assert reader.schema == made.schema
         after = await views.view("tenant-a", GRACE, 50)
     finally:
         stop.set()

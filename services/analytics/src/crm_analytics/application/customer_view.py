@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_analytics.adapters import read_model as rm
 from crm_analytics.application.generations import LiveGeneration
@@ -27,9 +27,7 @@ class CustomerViews:
     async def view(self, tenant_id: str, customer_id: str, timeline_limit: int) -> dict[str, Any]:
         async with self.engine.connect() as connection:
             schema = self.schema
-            current = await rm.survivor(connection, schema, tenant_id, customer_id)
-            if not await rm.is_known(connection, schema, tenant_id, current):
-                raise NotFound(f"no customer {customer_id}")
+            current = await self._known(connection, tenant_id, customer_id)
             contact = await rm.entity(connection, schema, tenant_id, "contact", current)
             account = await rm.entity(connection, schema, tenant_id, "account", current)
             kind = "account" if account is not None else "contact"
@@ -70,13 +68,18 @@ class CustomerViews:
         self, tenant_id: str, customer_id: str, limit: int, before: tuple[datetime, str] | None
     ) -> dict[str, Any]:
         async with self.engine.connect() as connection:
-            current = await rm.survivor(connection, self.schema, tenant_id, customer_id)
-            if not await rm.is_known(connection, self.schema, tenant_id, current):
-                raise NotFound(f"no customer {customer_id}")
+            current = await self._known(connection, tenant_id, customer_id)
             entries = await rm.timeline(
                 connection, self.schema, tenant_id, current, limit + 1, before
             )
         return page(entries, limit)
+
+    async def _known(self, connection: AsyncConnection, tenant_id: str, customer_id: str) -> str:
+        """The customer as it now lives on (a merged contact: its survivor); 404 if unknown."""
+        current = await rm.survivor(connection, self.schema, tenant_id, customer_id)
+        if not await rm.is_known(connection, self.schema, tenant_id, current):
+            raise NotFound(f"no customer {customer_id}")
+        return current
 
 
 def page(entries: list[dict[str, Any]], limit: int) -> dict[str, Any]:

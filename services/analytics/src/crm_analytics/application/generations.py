@@ -64,20 +64,26 @@ async def feed_live_generation(
     registry: CollectorRegistry,
     stop: asyncio.Event,
     every_s: float,
+    live: LiveGeneration,
 ) -> None:
-    """Run the consumer of whichever generation is live, switching when a rebuild swaps."""
+    """Run the consumer of whichever generation is live, switching when a rebuild swaps; the
+    queries follow the same look (``live``), so a replica reads what it feeds."""
     running: _Running | None = None
     try:
         while not stop.is_set():
             try:
                 async with engine.connect() as connection:
-                    live = await generations.live(connection, control)
-                if live is not None and (running is None or running.generation != live.generation):
+                    found = await generations.live(connection, control)
+                if found is not None:
+                    live.schema = found.schema
+                if found is not None and (
+                    running is None or running.generation != found.generation
+                ):
                     if running is not None:
                         await running.stop()
                         running = None
-                    running = await _start(engine, bootstrap, live, topics, registry)
-                    log.info("feeding read-model generation %s", live.generation)
+                    running = await _start(engine, bootstrap, found, topics, registry)
+                    log.info("feeding read-model generation %s", found.generation)
             except Exception:
                 log.exception("following the live generation failed; trying again")
             with contextlib.suppress(TimeoutError):
