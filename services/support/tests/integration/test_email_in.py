@@ -17,7 +17,7 @@ from email.message import EmailMessage
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from crm_shared.eventstore import EventStore
 from crm_support.application.inbound import InboundMail
@@ -113,6 +113,30 @@ async def test_mail_to_an_unknown_mailbox_is_refused_in_the_smtp_conversation(
 ) -> None:
     with pytest.raises(smtplib.SMTPRecipientsRefused):
         await send(smtp_port, mail("Hello", "anyone?"), to="nobody@acme.example")
+
+
+async def test_while_the_database_is_away_mail_is_deferred_not_lost(
+    smtp_port: int, api: httpx.AsyncClient, support_schema: str, key_encryption_key: str
+) -> None:
+    away = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:1/crm")
+    cases = handlers(away, support_schema, key_encryption_key, clock=lambda: datetime.now(UTC))
+    port = free_port()
+    inbound = InboundMail(EventStore(away, support_schema), cases)
+    server = await start_smtp(inbound, "127.0.0.1", port)
+    message = mail("Printer on fire", "Again.")
+    try:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as deferred:
+            await send(port, message)
+        [(code, _)] = deferred.value.recipients.values()
+        assert code == 451  # not a bounce: the sending server keeps it and retries
+    finally:
+        server.close()
+        await server.wait_closed()
+        await away.dispose()
+    assert await cases_of(api) == []
+    await send(smtp_port, message)  # the retry, once the database is back
+    [case] = await cases_of(api)
+    assert case["subject"] == "Printer on fire"
 
 
 def signed(fields: dict[str, str], key: str = WEBHOOK_KEY, age_s: int = 0) -> dict[str, str]:

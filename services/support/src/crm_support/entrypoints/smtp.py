@@ -18,6 +18,10 @@ from crm_support.application.inbound import InboundMail
 log = logging.getLogger(__name__)
 
 
+TRY_AGAIN = "451 4.3.0 Try again later"
+"""A transient refusal: the sending server keeps the message and tries again later."""
+
+
 class SupportMailHandler:
     def __init__(self, mail: InboundMail) -> None:
         self.mail = mail
@@ -25,7 +29,12 @@ class SupportMailHandler:
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
-        if not await self.mail.is_mailbox(address):
+        try:
+            known = await self.mail.is_mailbox(address)
+        except Exception:  # the database is away: a 5xx would make the sender bounce the mail
+            log.exception("looking up the mailbox %s failed; the sender will retry", address)
+            return TRY_AGAIN
+        if not known:
             return "550 5.1.1 No such support mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -41,7 +50,7 @@ class SupportMailHandler:
             return f"550 5.6.0 {refused.detail}"
         except Exception:
             log.exception("storing an inbound email failed; the sender will retry")
-            return "451 4.3.0 Try again later"
+            return TRY_AGAIN
         return f"250 2.0.0 Accepted for case {received.case_id}"
 
 
