@@ -101,6 +101,12 @@ class PlatformSettings(BaseSettings):
         description="First part of every topic and consumer group name: <prefix>.<service>.events"
         " and <prefix>-<service>...; one Kafka cluster can hold several platforms (prod, staging).",
     )
+    migrate_on_start: bool = Field(
+        True,
+        description="Bring the service's database schema up to date when it starts (advisory"
+        "-locked: replicas wait for each other). Off where a separate step runs"
+        " `crm-<service> migrate` first (the Helm chart's init container).",
+    )
     auth_issuer: str | None = Field(
         None,
         description="OIDC issuer URL whose bearer tokens the API accepts (its keys are found"

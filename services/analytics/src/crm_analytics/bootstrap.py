@@ -32,6 +32,26 @@ CONTROL_MIGRATIONS = [*MIGRATIONS, Path(__file__).parent / "adapters" / "migrati
 """The service's own schema: the first generation's tables and the generations table."""
 
 
+async def migrate(
+    platform: PlatformSettings, settings: AnalyticsSettings, engine: AsyncEngine | None = None
+) -> None:
+    """Bring the control schema up to date, then every generation's read models (a rebuilt
+    generation lives in a schema of its own and needs the new tables too)."""
+    control = settings.db_schema
+    await upgrade(platform.async_database_url, control, CONTROL_MIGRATIONS)
+    own_engine = engine is None
+    engine = engine or create_async_engine(platform.async_database_url)
+    try:
+        async with engine.connect() as connection:
+            listed = await generations.listed(connection, control)
+    finally:
+        if own_engine:
+            await engine.dispose()
+    for generation in listed:
+        if generation["schema_name"] != control and generation["state"] in {"live", "building"}:
+            await upgrade(platform.async_database_url, generation["schema_name"], MIGRATIONS)
+
+
 def build_app(
     platform: PlatformSettings, settings: AnalyticsSettings, engine: AsyncEngine | None = None
 ) -> FastAPI:
@@ -47,7 +67,8 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await upgrade(platform.async_database_url, control, CONTROL_MIGRATIONS)
+        if platform.migrate_on_start:
+            await migrate(platform, settings, engine)
         async with engine.begin() as connection:
             live.schema = (await generations.ensure_first(connection, control, group)).schema
         async with AsyncExitStack() as running:

@@ -33,6 +33,11 @@ MIGRATIONS = [PRIVACY_MIGRATIONS, SERVICE_MIGRATIONS]
 TOPIC = "crm.contacts.events"
 
 
+async def migrate(platform: PlatformSettings, settings: ContactsSettings) -> None:
+    """Bring the service's schema up to date (``crm-contacts migrate``, or at start)."""
+    await upgrade(platform.async_database_url, settings.db_schema, MIGRATIONS)
+
+
 def build_app(
     platform: PlatformSettings, settings: ContactsSettings, engine: AsyncEngine | None = None
 ) -> FastAPI:
@@ -55,7 +60,8 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await upgrade(platform.async_database_url, settings.db_schema, MIGRATIONS)
+        if platform.migrate_on_start:
+            await migrate(platform, settings)
         async with AsyncExitStack() as running:
             background = BackgroundWork(running, engine, platform, registry)
             if settings.run_relay:

@@ -55,6 +55,11 @@ def _service_account(platform: PlatformSettings, settings: SalesSettings) -> htt
     )
 
 
+async def migrate(platform: PlatformSettings, settings: SalesSettings) -> None:
+    """Bring the service's schema up to date (``crm-sales migrate``, or at start)."""
+    await upgrade(platform.async_database_url, settings.db_schema, MIGRATIONS)
+
+
 def build_app(
     platform: PlatformSettings,
     settings: SalesSettings,
@@ -90,7 +95,8 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await upgrade(platform.async_database_url, settings.db_schema, MIGRATIONS)
+        if platform.migrate_on_start:
+            await migrate(platform, settings)
         async with AsyncExitStack() as running:
             background = BackgroundWork(running, engine, platform, registry)
             if settings.run_relay:

@@ -45,6 +45,11 @@ def _required(value: SecretStr | None, variable: str, what: str) -> bytes:
     return base64.b64decode(value.get_secret_value())
 
 
+async def migrate(platform: PlatformSettings, settings: SupportSettings) -> None:
+    """Bring the service's schema up to date (``crm-support migrate``, or at start)."""
+    await upgrade(platform.async_database_url, settings.db_schema, MIGRATIONS)
+
+
 def build_app(
     platform: PlatformSettings, settings: SupportSettings, engine: AsyncEngine | None = None
 ) -> FastAPI:
@@ -73,7 +78,8 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await upgrade(platform.async_database_url, settings.db_schema, MIGRATIONS)
+        if platform.migrate_on_start:
+            await migrate(platform, settings)
         async with AsyncExitStack() as running:
             background = BackgroundWork(running, engine, platform, registry)
             if settings.run_relay:

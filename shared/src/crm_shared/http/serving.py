@@ -3,6 +3,11 @@ uvloop and httptools, with the platform's JSON logging (uvicorn's own log config
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
 import uvicorn
 
 from crm_shared.settings import PlatformSettings
@@ -29,3 +34,25 @@ def serve(app_factory: str, host: str, port: int, workers: int | None = None) ->
         http="httptools",
         log_config=None,
     )
+
+
+def run_service(
+    service: str,
+    serve_api: Callable[[], None],
+    migrate: Callable[[PlatformSettings], Coroutine[Any, Any, None]],
+    argv: Sequence[str] | None = None,
+) -> None:
+    """The command line of ``crm-<service>``: ``serve`` (the default) runs the service;
+    ``migrate`` brings its database schema up to date and exits (a deployment's init step)."""
+    parser = argparse.ArgumentParser(prog=f"crm-{service}")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="serve",
+        choices=["serve", "migrate"],
+        help="serve: run the service (default); migrate: update the database schema and exit",
+    )
+    if parser.parse_args(argv).command == "migrate":
+        asyncio.run(migrate(platform_with_telemetry(service)))
+    else:
+        serve_api()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from crm_analytics.bootstrap import build_app
+from crm_analytics.bootstrap import build_app, migrate
 from crm_analytics.config import AnalyticsSettings
-from crm_shared.http.serving import platform_with_telemetry, serve
+from crm_shared.http.serving import platform_with_telemetry, run_service, serve
 
 
 def create_app() -> FastAPI:
@@ -15,13 +15,17 @@ def create_app() -> FastAPI:
     return build_app(platform_with_telemetry("analytics"), AnalyticsSettings())
 
 
-def main() -> None:
+def serve_api() -> None:
     settings = AnalyticsSettings()
     serve(
         "crm_analytics.entrypoints.main:create_app",
         settings.http_host,
         settings.http_port,
     )
+
+
+def main() -> None:
+    run_service("analytics", serve_api, lambda platform: migrate(platform, AnalyticsSettings()))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from crm_contacts.bootstrap import build_app
+from crm_contacts.bootstrap import build_app, migrate
 from crm_contacts.config import ContactsSettings
-from crm_shared.http.serving import platform_with_telemetry, serve
+from crm_shared.http.serving import platform_with_telemetry, run_service, serve
 
 
 def create_app() -> FastAPI:
@@ -18,7 +18,7 @@ def create_app() -> FastAPI:
     return build_app(platform_with_telemetry("contacts"), ContactsSettings())
 
 
-def main() -> None:
+def serve_api() -> None:
     settings = ContactsSettings()
     serve(
         "crm_contacts.entrypoints.main:create_app",
@@ -26,6 +26,10 @@ def main() -> None:
         settings.http_port,
         settings.http_workers,
     )
+
+
+def main() -> None:
+    run_service("contacts", serve_api, lambda platform: migrate(platform, ContactsSettings()))
 
 
 if __name__ == "__main__":

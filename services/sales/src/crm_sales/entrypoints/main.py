@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from crm_sales.bootstrap import build_app
+from crm_sales.bootstrap import build_app, migrate
 from crm_sales.config import SalesSettings
-from crm_shared.http.serving import platform_with_telemetry, serve
+from crm_shared.http.serving import platform_with_telemetry, run_service, serve
 
 
 def create_app() -> FastAPI:
@@ -14,13 +14,17 @@ def create_app() -> FastAPI:
     return build_app(platform_with_telemetry("sales"), SalesSettings())
 
 
-def main() -> None:
+def serve_api() -> None:
     settings = SalesSettings()
     serve(
         "crm_sales.entrypoints.main:create_app",
         settings.http_host,
         settings.http_port,
     )
+
+
+def main() -> None:
+    run_service("sales", serve_api, lambda platform: migrate(platform, SalesSettings()))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from crm_shared.http.serving import platform_with_telemetry, serve
-from crm_support.bootstrap import build_app
+from crm_shared.http.serving import platform_with_telemetry, run_service, serve
+from crm_support.bootstrap import build_app, migrate
 from crm_support.config import SupportSettings
 
 
@@ -15,13 +15,17 @@ def create_app() -> FastAPI:
     return build_app(platform_with_telemetry("support"), SupportSettings())
 
 
-def main() -> None:
+def serve_api() -> None:
     settings = SupportSettings()
     serve(
         "crm_support.entrypoints.main:create_app",
         settings.http_host,
         settings.http_port,
     )
+
+
+def main() -> None:
+    run_service("support", serve_api, lambda platform: migrate(platform, SupportSettings()))
 
 
 if __name__ == "__main__":
