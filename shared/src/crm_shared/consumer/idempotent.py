@@ -169,7 +169,7 @@ class IdempotentConsumer:
             elapsed = (time.perf_counter() - started) / len(fresh)
             for _, envelope in fresh:
                 self.metrics.observe_handler(envelope.type, elapsed)
-            self.metrics.applied.inc(len(fresh))
+            self.metrics.applied_events([envelope.time for _, envelope in fresh])
 
     async def _apply_with_retries(self, record: Any, envelope: EventEnvelope) -> None:
         attempts = 0

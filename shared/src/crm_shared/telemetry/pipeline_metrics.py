@@ -18,7 +18,9 @@ consumers can share a service's registry, and tests create registries of their o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -84,6 +86,7 @@ class ConsumerFamilies:
     dead_lettered: Counter
     handler_seconds: Histogram
     lag: Gauge
+    newest_applied: Gauge
 
 
 def _consumer_families(registry: CollectorRegistry) -> ConsumerFamilies:
@@ -125,6 +128,13 @@ def _consumer_families(registry: CollectorRegistry) -> ConsumerFamilies:
             ["group", "topic", "partition"],
             registry=registry,
         ),
+        newest_applied=Gauge(
+            "crm_consumer_newest_applied_event_timestamp_seconds",
+            "When the newest event applied so far happened (its CloudEvents time, Unix seconds);"
+            " its age is time() minus it",
+            ["group"],
+            registry=registry,
+        ),
     )
 
 
@@ -139,6 +149,8 @@ class ConsumerMetrics:
         self.dead_lettered = families.dead_lettered
         self.handler_seconds = families.handler_seconds
         self.lag = families.lag
+        self.newest_applied = families.newest_applied.labels(group=group)
+        self._newest_applied = 0.0
         self._group = group
         self._registry = registry
 
@@ -148,6 +160,18 @@ class ConsumerMetrics:
 
     def observe_handler(self, event_type: str, seconds: float) -> None:
         self.handler_seconds.labels(group=self._group, event_type=event_type).observe(seconds)
+
+    def applied_events(self, times: Sequence[datetime]) -> None:
+        """Count events applied, and keep the time of the newest of them."""
+        self.applied.inc(len(times))
+        newest = max(time.timestamp() for time in times)
+        if newest > self._newest_applied:
+            self._newest_applied = newest
+            self.newest_applied.set(newest)
+
+    def newest_applied_timestamp(self) -> float:
+        """The CloudEvents time of the newest event applied so far (0 before the first)."""
+        return self._newest_applied
 
     def set_lag(self, topic: str, partition: int, lag: int) -> None:
         self.lag.labels(group=self._group, topic=topic, partition=str(partition)).set(lag)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -47,6 +49,20 @@ def test_consumer_metrics_are_labelled_by_group() -> None:
     handled = {**group, "event_type": "crm.contacts.contact.created"}
     count = "crm_consumer_handler_duration_seconds_count"
     assert registry.get_sample_value(count, handled) == 1
+
+
+def test_the_newest_applied_event_time_is_kept_so_its_age_can_be_watched() -> None:
+    registry = CollectorRegistry()
+    metrics = ConsumerMetrics(registry, group="analytics")
+    newer = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    older = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+    metrics.applied_events([older, newer])
+    metrics.applied_events([older])  # a late event from another partition does not go back
+    name = "crm_consumer_newest_applied_event_timestamp_seconds"
+    assert registry.get_sample_value(name, {"group": "analytics"}) == newer.timestamp()
+    assert (
+        registry.get_sample_value("crm_consumer_events_applied_total", {"group": "analytics"}) == 3
+    )
 
 
 def test_several_relays_and_consumers_share_one_registry() -> None:
