@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry
+from pydantic_settings import BaseSettings
 
 from crm_analytics.config import AnalyticsSettings
 from crm_contacts.config import ContactsSettings
@@ -338,7 +339,7 @@ def test_every_service_has_a_disruption_budget_and_an_autoscaler(
 
 
 def known_variables() -> set[str]:
-    classes = [
+    classes: list[type[BaseSettings]] = [
         PlatformSettings,
         ContactsSettings,
         SalesSettings,

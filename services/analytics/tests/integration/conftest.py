@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +19,12 @@ from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_bro
 from crm_shared.contracts.contacts import REGISTRY as CONTACTS
 from crm_shared.contracts.sales import REGISTRY as SALES
 from crm_shared.contracts.support import REGISTRY as SUPPORT
-from crm_shared.events import EventContract, EventEnvelope, dataschema_for, to_kafka_record
+from crm_shared.events import (
+    EventContract,
+    EventEnvelope,
+    envelope_for_event,
+    to_kafka_record,
+)
 from crm_shared.eventstore import upgrade
 from crm_shared.settings import PlatformSettings
 
@@ -60,21 +64,15 @@ class Events:
         self.clock = T0
 
     def __call__(self, service: str, key: str, event: EventContract) -> EventEnvelope:
-        event_type, version, data = SOURCES[service].encode(event)
         self.clock += timedelta(minutes=1)
-        return EventEnvelope(
-            id=str(uuid.uuid4()),
+        return envelope_for_event(
+            SOURCES[service],
+            event,
             source=f"/crm/{service}",
-            type=event_type,
-            time=self.clock,
-            dataschema=dataschema_for(event_type, version),
-            data=data,
-            tenantid=self.tenant,
+            tenant_id=self.tenant,
+            stream_id=key,
             actor="user-ada",
-            correlationid=str(uuid.uuid4()),
-            streamid=key,
-            streamversion=1,
-            partitionkey=key,
+            time=self.clock,
         )
 
 

@@ -17,7 +17,7 @@ from crm_sales.application.handlers import SalesHandlers
 from crm_sales.entrypoints.contact_events import apply_contact_event
 from crm_shared.contracts.contacts import REGISTRY as CONTACTS
 from crm_shared.contracts.contacts import ContactErased
-from crm_shared.events import EventEnvelope, dataschema_for
+from crm_shared.events import envelope_for_event
 from crm_shared.eventstore import EventStore
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import SubjectKeyStore
@@ -141,20 +141,14 @@ async def test_an_erased_contacts_activities_lose_their_words(
     about = await created(api, "/tasks", task(contact=contact, notes="her home number is 555"))
     other = await created(api, "/tasks", task())
     erased = ContactErased(contact_id=contact, erased_contact_ids=[contact])
-    event_type, version, data = CONTACTS.encode(erased)
-    envelope = EventEnvelope(
-        id=str(uuid.uuid4()),
+    envelope = envelope_for_event(
+        CONTACTS,
+        erased,
         source="/crm/contacts",
-        type=event_type,
-        time=datetime.now(UTC),
-        dataschema=dataschema_for(event_type, version),
-        data=data,
-        tenantid="tenant-a",
+        tenant_id="tenant-a",
+        stream_id=contact,
         actor="user-ada",
-        correlationid=str(uuid.uuid4()),
-        streamid=contact,
-        streamversion=2,
-        partitionkey=contact,
+        stream_version=2,
     )
     store = EventStore(engine, sales_schema)
     apply = apply_contact_event(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,7 +19,12 @@ from crm_shared.consumer import ConsumerConfig, IdempotentConsumer
 from crm_shared.contracts.contacts import REGISTRY as CONTACTS
 from crm_shared.contracts.contacts import ContactMerged
 from crm_shared.contracts.sales import REGISTRY, OpportunityStageChanged
-from crm_shared.events import EventEnvelope, dataschema_for, from_kafka_record, to_kafka_record
+from crm_shared.events import (
+    EventEnvelope,
+    envelope_for_event,
+    from_kafka_record,
+    to_kafka_record,
+)
 from crm_shared.eventstore import EventStore
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import SubjectKeyStore
@@ -64,20 +68,14 @@ async def test_a_subscriber_receives_each_change_keyed_by_opportunity(
 
 def merge_event(tenant: str, survivor: str, merged: str) -> EventEnvelope:
     event = ContactMerged(contact_id=survivor, merged_contact_id=merged, changes={}, winners={})
-    event_type, version, data = CONTACTS.encode(event)
-    return EventEnvelope(
-        id=str(uuid.uuid4()),
+    return envelope_for_event(
+        CONTACTS,
+        event,
         source="/crm/contacts",
-        type=event_type,
-        time=datetime.now(UTC),
-        dataschema=dataschema_for(event_type, version),
-        data=data,
-        tenantid=tenant,
+        tenant_id=tenant,
+        stream_id=survivor,
         actor="user-ada",
-        correlationid=str(uuid.uuid4()),
-        streamid=survivor,
-        streamversion=3,
-        partitionkey=survivor,
+        stream_version=3,
     )
 
 

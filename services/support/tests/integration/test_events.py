@@ -19,7 +19,7 @@ from crm_shared.contracts.support import REGISTRY, CaseOpened
 from crm_shared.events import (
     EventContract,
     EventEnvelope,
-    dataschema_for,
+    envelope_for_event,
     from_kafka_record,
     to_kafka_record,
 )
@@ -63,20 +63,14 @@ async def test_a_subscriber_receives_the_case_with_its_words_sealed(
 
 
 def envelope(tenant: str, stream: str, event: EventContract) -> EventEnvelope:
-    event_type, version, data = CONTACTS.encode(event)
-    return EventEnvelope(
-        id=str(uuid.uuid4()),
+    return envelope_for_event(
+        CONTACTS,
+        event,
         source="/crm/contacts",
-        type=event_type,
-        time=datetime.now(UTC),
-        dataschema=dataschema_for(event_type, version),
-        data=data,
-        tenantid=tenant,
+        tenant_id=tenant,
+        stream_id=stream,
         actor="user-ada",
-        correlationid=str(uuid.uuid4()),
-        streamid=stream,
-        streamversion=3,
-        partitionkey=stream,
+        stream_version=3,
     )
 
 

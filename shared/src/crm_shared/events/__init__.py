@@ -1,6 +1,7 @@
 """Event contracts: the CloudEvents envelope, its Kafka binding, typed and versioned event data.
 
-- ``EventEnvelope``: a CloudEvent 1.0 with the platform's extensions (``envelope``).
+- ``EventEnvelope``: a CloudEvent 1.0 with the platform's extensions (``envelope``);
+  ``envelope_for_event`` makes one for an event without an event store (``building``).
 - ``to_kafka_record``/``from_kafka_record``: the Kafka binding, binary mode (``kafka_binding``).
 - ``EventContract``/``ContractModel``: one pydantic class per event type and version
   (``contracts``), gathered with upcasters in an ``EventRegistry`` (``registry``).
@@ -9,6 +10,7 @@
 Plain Python and pydantic: nothing here does network or database I/O.
 """
 
+from crm_shared.events.building import envelope_for_event
 from crm_shared.events.contracts import ContractModel, EventContract
 from crm_shared.events.envelope import EventEnvelope
 from crm_shared.events.errors import (
@@ -47,6 +49,7 @@ __all__ = [
     "check_registry_against_published",
     "compatibility_problems",
     "dataschema_for",
+    "envelope_for_event",
     "from_kafka_record",
     "json_schema",
     "parse_dataschema",
