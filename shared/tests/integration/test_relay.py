@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_shared.events.kafka_binding import from_kafka_record
@@ -104,6 +105,36 @@ async def test_publishes_committed_events_as_cloudevents_keyed_by_customer(
     envelope = from_kafka_record(first.key, first.value, first.headers)
     assert first.key == envelope.partitionkey.encode()
     assert await relay.reader.checkpoint(topic) == await store.head_position()
+
+
+async def test_a_checkpoint_set_back_to_zero_publishes_the_whole_history_again_unchanged(
+    store: EventStore, engine: AsyncEngine, schema: str, topic: str, kafka_bootstrap: str
+) -> None:
+    """How an operator refills a lost topic from the store (docs/operations.md): the same
+    events, same ids, same order per customer, so consumers skip what they already applied."""
+    streams = await write_history(store, customers=4, renames=2)
+    first = relay_for(engine, schema, topic, kafka_bootstrap)
+    try:
+        assert await drain(first) == 12
+    finally:
+        await first.close()
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(f'UPDATE "{schema}".relay_checkpoints SET position = 0 WHERE topic = :topic'),
+            {"topic": topic},
+        )
+    again = relay_for(engine, schema, topic, kafka_bootstrap)
+    try:
+        assert await drain(again) == 12
+    finally:
+        await again.close()
+    records = await read_topic(kafka_bootstrap, topic, expected=24)
+    envelopes = [from_kafka_record(r.key, r.value, r.headers) for r in records]
+    for stream in streams:
+        ids = [e.id for e in envelopes if e.partitionkey == stream]
+        assert ids[:3] == ids[3:]
+        assert len(set(ids)) == 3
+    assert_complete_and_in_order(records, streams, versions=3, duplicates_allowed=True)
 
 
 async def test_an_uncommitted_lower_position_holds_back_the_higher_ones(

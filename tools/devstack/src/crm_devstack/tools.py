@@ -25,6 +25,10 @@ CRD_FILES = {
         CLOUDNATIVEPG,
         "config/crd/bases/postgresql.cnpg.io_clusters.yaml",
     ),
+    ("postgresql.cnpg.io", "ScheduledBackup"): (
+        CLOUDNATIVEPG,
+        "config/crd/bases/postgresql.cnpg.io_scheduledbackups.yaml",
+    ),
     ("monitoring.coreos.com", "ServiceMonitor"): (
         PROMETHEUS_OPERATOR,
         "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",
