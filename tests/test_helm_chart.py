@@ -217,6 +217,7 @@ def crd_validator(group: str, kind: str, version: str) -> jsonschema.Draft7Valid
         ("Cluster", "postgresql.cnpg.io"),
         ("ScheduledBackup", "postgresql.cnpg.io"),
         ("ServiceMonitor", "monitoring.coreos.com"),
+        ("ScaledObject", "keda.sh"),
     ],
 )
 def test_the_operators_resources_are_valid_for_their_crds(
@@ -336,10 +337,23 @@ def test_every_service_has_a_disruption_budget_and_an_autoscaler(
     production: list[dict[str, Any]],
 ) -> None:
     budgets = of_kind(production, "PodDisruptionBudget")
-    autoscalers = of_kind(production, "HorizontalPodAutoscaler")
+    autoscalers = of_kind(production, "HorizontalPodAutoscaler") | of_kind(
+        production, "ScaledObject"
+    )
     for service in SERVICES:
         assert budgets[f"crm-{service}"]["spec"]["minAvailable"] >= 1
         assert autoscalers[f"crm-{service}"]["spec"]["scaleTargetRef"]["name"] == f"crm-{service}"
+    assert "crm-analytics" not in of_kind(production, "HorizontalPodAutoscaler"), "KEDA makes it"
+
+
+def test_a_consumer_can_scale_on_its_groups_lag_with_keda(
+    production: list[dict[str, Any]],
+) -> None:
+    scaled = of_kind(production, "ScaledObject")["crm-analytics"]["spec"]
+    lag = next(t for t in scaled["triggers"] if t["type"] == "kafka")["metadata"]
+    assert lag["consumerGroup"] == PlatformSettings(topic_prefix="crm").consumer_group("analytics")
+    assert lag["bootstrapServers"] == "crm-kafka-bootstrap:9092"
+    assert {t["type"] for t in scaled["triggers"]} == {"kafka", "cpu"}
 
 
 def known_variables() -> set[str]:

@@ -42,18 +42,21 @@ contacts:
   calls: []
 sales:
   database: true
+  group: sales.contacts
   consumes: [contacts]
   secrets: [SALES_KEY_ENCRYPTION_KEY]
   optionalSecrets: [SALES_CONTACTS_CLIENT_SECRET]
   calls: [contacts]
 support:
   database: true
+  group: support.contacts
   consumes: [contacts]
   secrets: [SUPPORT_KEY_ENCRYPTION_KEY, SUPPORT_SURVEY_SIGNING_KEY]
   optionalSecrets: [SUPPORT_INBOUND_WEBHOOK_SIGNING_KEY]
   calls: []
 analytics:
   database: true
+  group: analytics
   consumes: [contacts, sales, support]
   secrets: []
   optionalSecrets: []

@@ -20,6 +20,7 @@ KUBERNETES_VERSION = "1.33.0"
 
 CLOUDNATIVEPG = ("github.com/cloudnative-pg/cloudnative-pg", "v1.27.1")
 PROMETHEUS_OPERATOR = ("github.com/prometheus-operator/prometheus-operator", "v0.85.0")
+KEDA = ("github.com/kedacore/keda/v2", "v2.17.2")
 CRD_FILES = {
     ("postgresql.cnpg.io", "Cluster"): (
         CLOUDNATIVEPG,
@@ -29,6 +30,7 @@ CRD_FILES = {
         CLOUDNATIVEPG,
         "config/crd/bases/postgresql.cnpg.io_scheduledbackups.yaml",
     ),
+    ("keda.sh", "ScaledObject"): (KEDA, "config/crd/bases/keda.sh_scaledobjects.yaml"),
     ("monitoring.coreos.com", "ServiceMonitor"): (
         PROMETHEUS_OPERATOR,
         "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",
