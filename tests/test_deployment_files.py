@@ -81,8 +81,16 @@ def test_every_service_runs_hardened_and_starts_after_what_it_needs(
     assert set(services["gateway"]["depends_on"]) == {"contacts", "sales", "support", "analytics"}
     assert "healthcheck" in services["kafka"]
     assert "healthcheck" in services["postgres"]
-    for infrastructure in ("otel-collector", "jaeger", "prometheus"):
+    for infrastructure in ("otel-collector", "jaeger", "prometheus", "grafana"):
         assert infrastructure in services
+
+
+def test_the_files_the_compose_file_mounts_exist(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (COMPOSE.parent / source).exists(), f"{name} mounts {source}"
 
 
 def test_no_secret_is_written_in_the_compose_file(compose: dict[str, Any]) -> None:
