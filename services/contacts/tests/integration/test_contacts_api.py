@@ -265,6 +265,24 @@ async def test_creating_a_likely_duplicate_reports_it_with_score_and_reasons(
     assert {d["id"] for d in listed} == {same_email["id"], similar_name["id"]}
 
 
+async def test_an_exact_email_match_is_reported_however_many_share_the_name_or_phone(
+    api: httpx.AsyncClient,
+) -> None:
+    """A switchboard number or a common name can match thousands of contacts; the look-up is
+    bounded, and the strongest matches (the same email) must never be the ones left out."""
+    switchboard = {"last_name": "Smith", "phones": ["+44 20 7946 0000"]}
+    for n in range(210):
+        await create(
+            api, first_name=f"Someone{n}", emails=[f"someone{n}@example.com"], **switchboard
+        )
+    target = await create(api, first_name="Jane", emails=["jane@example.com"], **switchboard)
+    again = (await create(api, first_name="J.", emails=["Jane@Example.com"], **switchboard)).json()
+    assert again["likely_duplicates"][0]["id"] == target.json()["id"]
+    assert again["likely_duplicates"][0]["reasons"][0] == "same email jane@example.com"
+    listed = (await api.get(f"/contacts/{again['id']}/duplicates", headers=ADA)).json()
+    assert listed[0]["id"] == target.json()["id"]
+
+
 async def test_merging_keeps_one_survivor_and_both_histories_tell_it(
     api: httpx.AsyncClient,
 ) -> None:

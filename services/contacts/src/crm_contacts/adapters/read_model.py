@@ -103,6 +103,10 @@ async def save_identifiers(
         )
 
 
+CANDIDATES = 200
+"""The most existing contacts one duplicate check compares (each is decoded and scored)."""
+
+
 async def duplicate_candidates(
     connection: AsyncConnection,
     schema: str,
@@ -113,23 +117,28 @@ async def duplicate_candidates(
     accounts: list[str] | None = None,
 ) -> list[ContactRow]:
     """Active contacts sharing an email or phone, the last name (case-insensitive), or one of
-    ``accounts`` (organisations they work at)."""
-    # Two indexed look-ups (last name; identifiers), never a scan of the tenant's contacts.
+    ``accounts`` (organisations they work at): at most ``CANDIDATES``, the strongest kinds of
+    match first, so that a switchboard number or a common name shared by thousands never
+    crowds out the contact with the same email."""
+    # Indexed look-ups (identifiers, last name, memberships), never a scan of the tenant.
     result = await connection.execute(
         sql(
-            "SELECT contact_id, version, details, archived, created_at, updated_at"
-            f' FROM "{schema}".contacts WHERE NOT archived AND contact_id IN ('
-            f' SELECT contact_id FROM "{schema}".contacts'
-            " WHERE tenant_id = :tenant AND lower(last_name) = lower(:last)"
-            " UNION"
-            f' SELECT contact_id FROM "{schema}".contact_identifiers'
+            "SELECT c.contact_id, c.version, c.details, c.archived, c.created_at, c.updated_at"
+            " FROM (SELECT contact_id, min(strength) AS strength FROM ("
+            f' SELECT contact_id, 0 AS strength FROM "{schema}".contact_identifiers'
             " WHERE tenant_id = :tenant AND kind = 'email' AND value = ANY(:emails)"
-            " UNION"
-            f' SELECT contact_id FROM "{schema}".contact_identifiers'
+            " UNION ALL"
+            f' SELECT contact_id, 1 FROM "{schema}".contact_identifiers'
             " WHERE tenant_id = :tenant AND kind = 'phone' AND value = ANY(:phones)"
-            " UNION"
-            f' SELECT contact_id FROM "{schema}".account_contacts'
-            " WHERE tenant_id = :tenant AND account_id = ANY(:accounts)) LIMIT 200"
+            " UNION ALL"
+            f' SELECT contact_id, 2 FROM "{schema}".account_contacts'
+            " WHERE tenant_id = :tenant AND account_id = ANY(:accounts)"
+            " UNION ALL"
+            f' SELECT contact_id, 3 FROM "{schema}".contacts'
+            " WHERE tenant_id = :tenant AND lower(last_name) = lower(:last)"
+            ") AS matches GROUP BY contact_id) AS m"
+            f' JOIN "{schema}".contacts AS c ON c.contact_id = m.contact_id AND NOT c.archived'
+            " ORDER BY m.strength, c.updated_at DESC LIMIT :most"
         ),
         {
             "tenant": tenant_id,
@@ -137,6 +146,7 @@ async def duplicate_candidates(
             "emails": emails,
             "phones": phones,
             "accounts": accounts or [],
+            "most": CANDIDATES,
         },
     )
     return [_row(row) for row in result]
