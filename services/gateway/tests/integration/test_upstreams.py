@@ -1,0 +1,99 @@
+"""The gateway's calls to the services over real sockets: a body streamed up and down, a
+service that never answers cut off at the timeout, one that refuses connections reported at
+once, both counted against its circuit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from crm_devstack.processes import free_port
+from crm_gateway.adapters.upstreams import Upstreams, UpstreamUnavailable
+
+
+async def echo_length(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """An HTTP/1.1 server answering with the size of the (chunked) body it received."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    received = 0
+    if b"chunked" in head.lower():
+        while True:
+            size = int((await reader.readline()).strip(), 16)
+            if size == 0:
+                await reader.readline()
+                break
+            received += len(await reader.readexactly(size + 2)) - 2
+    body = str(received).encode() * 1000
+    writer.write(
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+    )
+    await writer.drain()
+    writer.close()
+
+
+async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read()  # until the gateway hangs up
+    writer.close()
+
+
+async def serving(handler: object) -> tuple[asyncio.Server, str]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)  # type: ignore[arg-type]
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+async def chunks() -> AsyncIterator[bytes]:
+    for _ in range(100):
+        yield b"x" * 10_000
+
+
+@pytest.mark.integration
+async def test_a_body_streams_up_and_the_answer_streams_down() -> None:
+    server, url = await serving(echo_length)
+    upstreams = Upstreams({"contacts": url}, 2.0, 5, 10.0)
+    try:
+        answer = await upstreams.stream(
+            "contacts", "POST", "/imports", params=httpx.QueryParams(), headers={}, content=chunks()
+        )
+        body = b"".join([chunk async for chunk in answer.aiter_raw()])
+        await answer.aclose()
+    finally:
+        await upstreams.close()
+        server.close()
+    assert answer.status_code == 200
+    assert body == b"1000000" * 1000
+
+
+@pytest.mark.integration
+async def test_a_service_that_never_answers_is_cut_off_at_the_timeout() -> None:
+    server, url = await serving(never_answers)
+    upstreams = Upstreams({"contacts": url}, 0.5, 1, 10.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(UpstreamUnavailable, match="did not answer in time"):
+            await upstreams.call("contacts", "GET", "/contacts/1")
+        waited = time.monotonic() - started
+        with pytest.raises(UpstreamUnavailable, match="circuit open"):
+            await upstreams.call("contacts", "GET", "/contacts/1")
+    finally:
+        await upstreams.close()
+        server.close()
+    assert 0.4 < waited < 2
+
+
+@pytest.mark.integration
+async def test_a_service_that_refuses_connections_is_reported_at_once() -> None:
+    upstreams = Upstreams({"sales": f"http://127.0.0.1:{free_port()}"}, 2.0, 1, 10.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(UpstreamUnavailable, match="cannot be reached"):
+            await upstreams.call("sales", "GET", "/leads")
+        refused_after = time.monotonic() - started
+        with pytest.raises(UpstreamUnavailable, match="circuit open"):
+            await upstreams.call("sales", "GET", "/leads")
+    finally:
+        await upstreams.close()
+    assert refused_after < 1
