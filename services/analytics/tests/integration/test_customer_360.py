@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_analytics.adapters import read_model as rm
 from crm_shared.contracts import contacts as c
 from crm_shared.contracts import sales as s
 from crm_shared.contracts import support as su
@@ -338,3 +339,34 @@ async def test_nothing_personal_is_kept_and_an_erasure_shows(
     assert view["profile"]["erased"] is True
     assert view["timeline"]["items"][0]["what"] == "personal data erased"
     assert view["opportunities"]["totals"] == {"EUR": {"open": "0", "won": "1200.50"}}
+
+
+async def test_the_view_takes_the_newest_of_each_kind_of_linked_record_up_to_a_limit(
+    engine: AsyncEngine, analytics_schema: str
+) -> None:
+    async with engine.begin() as connection:
+        for kind, count in [("opportunity", 4), ("case", 1), ("activity", 3)]:
+            for n in range(count):
+                await connection.execute(
+                    text(
+                        f'INSERT INTO "{analytics_schema}".entities (tenant_id, kind,'
+                        " entity_id, contact_id, data, updated_at) VALUES ('tenant-a', :kind,"
+                        " :id, 'grace', '{}', :at)"
+                    ),
+                    {"kind": kind, "id": f"{kind}-{n}", "at": T0 + timedelta(minutes=n)},
+                )
+        linked = await rm.related(
+            connection,
+            analytics_schema,
+            "tenant-a",
+            ("opportunity", "case", "activity", "quote"),
+            "contact_id",
+            "grace",
+            2,
+        )
+    assert {kind: [r["entity_id"] for r in rows] for kind, rows in linked.items()} == {
+        "opportunity": ["opportunity-3", "opportunity-2"],
+        "case": ["case-0"],
+        "activity": ["activity-2", "activity-1"],
+        "quote": [],
+    }

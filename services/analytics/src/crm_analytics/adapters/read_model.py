@@ -8,6 +8,7 @@ contact that was merged is read as the survivor, whichever came first.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -256,42 +257,52 @@ async def _erasure(
         )
 
 
-async def entity(
-    connection: AsyncConnection, schema: str, tenant_id: str, kind: str, entity_id: str
-) -> dict[str, Any] | None:
-    row = (
-        await connection.execute(
-            sql(
-                "SELECT entity_id, contact_id, account_id, data, updated_at"
-                f' FROM "{schema}".entities'
-                " WHERE tenant_id = :tenant AND kind = :kind AND entity_id = :id"
-            ),
-            {"tenant": tenant_id, "kind": kind, "id": entity_id},
-        )
-    ).one_or_none()
-    return dict(row._mapping) if row else None
+async def entities_named(
+    connection: AsyncConnection,
+    schema: str,
+    tenant_id: str,
+    kinds: Sequence[str],
+    entity_id: str,
+) -> dict[str, dict[str, Any]]:
+    """The entities called ``entity_id`` among ``kinds``, by kind (one query)."""
+    result = await connection.execute(
+        sql(
+            "SELECT kind, entity_id, contact_id, account_id, data, updated_at"
+            f' FROM "{schema}".entities'
+            " WHERE tenant_id = :tenant AND kind = ANY(:kinds) AND entity_id = :id"
+        ),
+        {"tenant": tenant_id, "kinds": list(kinds), "id": entity_id},
+    )
+    return {row.kind: dict(row._mapping) for row in result}
 
 
 async def related(
     connection: AsyncConnection,
     schema: str,
     tenant_id: str,
-    kind: str,
+    kinds: Sequence[str],
     customer_column: str,
     customer_id: str,
     limit: int,
-) -> list[dict[str, Any]]:
-    """Entities of ``kind`` linked to the customer, most recently changed first."""
+) -> dict[str, list[dict[str, Any]]]:
+    """Entities of each of ``kinds`` linked to the customer, most recently changed first, at
+    most ``limit`` of each kind (one query)."""
     assert customer_column in ("contact_id", "account_id")
     result = await connection.execute(
         sql(
-            f'SELECT entity_id, contact_id, account_id, data, updated_at FROM "{schema}".entities'
-            f" WHERE tenant_id = :tenant AND kind = :kind AND {customer_column} = :customer"
-            " ORDER BY updated_at DESC, entity_id LIMIT :limit"
+            "SELECT kind, entity_id, contact_id, account_id, data, updated_at FROM ("
+            " SELECT kind, entity_id, contact_id, account_id, data, updated_at, row_number()"
+            " OVER (PARTITION BY kind ORDER BY updated_at DESC, entity_id) AS n"
+            f' FROM "{schema}".entities WHERE tenant_id = :tenant AND kind = ANY(:kinds)'
+            f" AND {customer_column} = :customer) AS linked"
+            " WHERE n <= :limit ORDER BY kind, updated_at DESC, entity_id"
         ),
-        {"tenant": tenant_id, "kind": kind, "customer": customer_id, "limit": limit},
+        {"tenant": tenant_id, "kinds": list(kinds), "customer": customer_id, "limit": limit},
     )
-    return [dict(row._mapping) for row in result]
+    found: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+    for row in result:
+        found[row.kind].append(dict(row._mapping))
+    return found
 
 
 async def consents(

@@ -27,19 +27,28 @@ class CustomerViews:
     async def view(self, tenant_id: str, customer_id: str, timeline_limit: int) -> dict[str, Any]:
         async with self.engine.connect() as connection:
             schema = self.schema
-            current = await self._known(connection, tenant_id, customer_id)
-            contact = await rm.entity(connection, schema, tenant_id, "contact", current)
-            account = await rm.entity(connection, schema, tenant_id, "account", current)
+            current = await rm.survivor(connection, schema, tenant_id, customer_id)
+            named = await rm.entities_named(
+                connection, schema, tenant_id, ("contact", "account"), current
+            )
+            if not named and not await rm.is_known(connection, schema, tenant_id, current):
+                raise NotFound(f"no customer {customer_id}")
+            contact, account = named.get("contact"), named.get("account")
             kind = "account" if account is not None else "contact"
             column = "account_id" if kind == "account" else "contact_id"
-            opportunities = await rm.related(
-                connection, schema, tenant_id, "opportunity", column, current, RELATED_LIMIT
+            linked = await rm.related(
+                connection,
+                schema,
+                tenant_id,
+                ("opportunity", "case", "activity"),
+                column,
+                current,
+                RELATED_LIMIT,
             )
-            cases = await rm.related(
-                connection, schema, tenant_id, "case", column, current, RELATED_LIMIT
-            )
-            activities = await rm.related(
-                connection, schema, tenant_id, "activity", column, current, RELATED_LIMIT
+            opportunities, cases, activities = (
+                linked["opportunity"],
+                linked["case"],
+                linked["activity"],
             )
             members = await rm.memberships(connection, schema, tenant_id, column, current)
             consent = (
