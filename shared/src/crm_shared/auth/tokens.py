@@ -1,11 +1,18 @@
 """Checks bearer tokens (JWT) against an OIDC issuer: signature with the issuer's published
-keys (JWKS, found through its discovery document and cached), issuer, audience, expiry."""
+keys (JWKS, found through its discovery document and cached), issuer, audience, expiry.
+
+A token once verified is remembered (by its exact text) until it expires, for at most
+``VERIFIED_FOR_S``: a caller sends the same token with every request, and each request is
+checked twice (the gateway, then the service). The price is that a signing key the issuer
+withdraws is still honoured for that long for tokens already seen."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +22,11 @@ from crm_shared.auth.principal import Principal, Unauthenticated
 from crm_shared.errors import PlatformError
 
 ALGORITHMS = ("RS256", "ES256", "PS256")
+VERIFIED_FOR_S = 60.0
+"""Longest a verified token is taken on trust without checking its signature again."""
+REMEMBERED_TOKENS = 10_000
+KEYS_FOR_S = 300.0
+"""How long a signing key from the issuer's JWKS is used before it is fetched again."""
 
 
 class IssuerUnavailable(PlatformError):
@@ -41,14 +53,42 @@ class TokenVerifier:
         self.algorithms = list(algorithms)
         self._jwks_url = jwks_url
         self._keys: jwt.PyJWKClient | None = None
+        self._signing_keys: dict[str, tuple[Any, float]] = {}
+        """kid -> (key, when fetched): the thread hop to PyJWKClient only on a miss."""
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        """token -> (its principal, until when it is taken on trust)"""
 
     async def verify(self, token: str) -> Principal:
+        now = time.time()
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            if remembered[1] > now:
+                self._verified.move_to_end(token)
+                return remembered[0]
+            del self._verified[token]
+        principal, expires_at = await self._verify(token)
+        self._verified[token] = (principal, min(expires_at + self.leeway_s, now + VERIFIED_FOR_S))
+        if len(self._verified) > REMEMBERED_TOKENS:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _signing_key(self, token: str) -> Any:
+        keys = await self._key_client()
+        kid = jwt.get_unverified_header(token).get("kid")
+        known = self._signing_keys.get(kid) if isinstance(kid, str) else None
+        if known is not None and time.monotonic() - known[1] < KEYS_FOR_S:
+            return known[0]
+        key = (await asyncio.to_thread(keys.get_signing_key_from_jwt, token)).key
+        if isinstance(kid, str):  # only keys the issuer publishes get here
+            self._signing_keys[kid] = (key, time.monotonic())
+        return key
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
-            keys = await self._key_client()
-            key = await asyncio.to_thread(keys.get_signing_key_from_jwt, token)
+            key = await self._signing_key(token)
             claims: dict[str, Any] = jwt.decode(
                 token,
-                key.key,
+                key,
                 algorithms=self.algorithms,
                 audience=self.audience,
                 issuer=self.issuer,
@@ -67,7 +107,7 @@ class TokenVerifier:
         tenant = claims.get(self.tenant_claim)
         if tenant is not None and not isinstance(tenant, str):
             raise Unauthenticated(f"the token's {self.tenant_claim} claim is not a tenant id")
-        return Principal(str(claims["sub"]), tenant, frozenset(roles))
+        return Principal(str(claims["sub"]), tenant, frozenset(roles)), float(claims["exp"])
 
     async def _key_client(self) -> jwt.PyJWKClient:
         if self._keys is None:

@@ -70,3 +70,32 @@ async def test_an_unreachable_issuer_is_a_503_not_a_401() -> None:
     unreachable = TokenVerifier("http://127.0.0.1:1", "crm-api")
     with pytest.raises(IssuerUnavailable):
         await unreachable.verify("a.b.c")
+
+
+async def test_a_verified_token_is_remembered_but_never_past_its_expiry(
+    dev_issuer: DevIssuer,
+) -> None:
+    checking = TokenVerifier(dev_issuer.url, "crm-api", leeway_s=0)
+    checked: list[str] = []
+    verify = checking._verify
+
+    async def counted(token: str) -> tuple[Principal, float]:
+        checked.append(token)
+        return await verify(token)
+
+    checking._verify = counted  # type: ignore[method-assign]
+    short = dev_issuer.mint("sam", "acme", ["sales"], lifetime_s=2)
+    first = await checking.verify(short)
+    assert await checking.verify(short) == first
+    assert checked == [short]  # the second request cost no signature check
+
+    time.sleep(2.5)
+    with pytest.raises(Unauthenticated, match="expired"):
+        await checking.verify(short)
+
+
+async def test_a_refused_token_is_not_remembered(dev_issuer: DevIssuer) -> None:
+    checking = verifier(dev_issuer)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            await checking.verify(dev_issuer.mint("sam", "acme", [], audience="other"))
