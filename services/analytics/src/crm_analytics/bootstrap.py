@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from crm_analytics.adapters import generations
@@ -22,7 +21,7 @@ from crm_analytics.entrypoints.api import customers_router
 from crm_analytics.entrypoints.reports_api import reports_router
 from crm_shared.background import BackgroundWork
 from crm_shared.eventstore import upgrade
-from crm_shared.http import create_service_app
+from crm_shared.http import create_service_app, database_reachable
 from crm_shared.http.authentication import token_verifier
 from crm_shared.settings import PlatformSettings
 
@@ -61,10 +60,6 @@ def build_app(
     control = settings.db_schema
     group = settings.consumer_group or platform.consumer_group("analytics")
 
-    async def database_ready() -> None:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if platform.migrate_on_start:
@@ -97,7 +92,7 @@ def build_app(
         "CRM analytics",
         "0.1.0",
         registry,
-        {"database": database_ready},
+        {"database": database_reachable(engine)},
         description="Read models from every service's events: the 360-degree customer view, KPIs.",
         lifespan=lifespan,
         auth=token_verifier(platform),

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from crm_contacts.application.accounts import AccountHandlers
@@ -21,7 +20,7 @@ from crm_contacts.entrypoints.api import contacts_router, custom_fields_router, 
 from crm_contacts.entrypoints.imports_api import imports_router
 from crm_shared.background import BackgroundWork
 from crm_shared.eventstore import EventStore, upgrade
-from crm_shared.http import create_service_app
+from crm_shared.http import create_service_app, database_reachable
 from crm_shared.http.authentication import token_verifier
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
@@ -54,10 +53,6 @@ def build_app(
     registry = CollectorRegistry()
     store = EventStore(engine, settings.db_schema)
 
-    async def database_ready() -> None:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if platform.migrate_on_start:
@@ -79,7 +74,7 @@ def build_app(
         "CRM contacts",
         "0.1.0",
         registry,
-        {"database": database_ready},
+        {"database": database_reachable(engine)},
         description="People, their channels, lifecycle and full history, as events.",
         lifespan=lifespan,
         auth=token_verifier(platform),

@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from crm_sales.adapters.contacts_client import HttpContactsClient
@@ -32,7 +31,7 @@ from crm_sales.entrypoints.leads_api import leads_router
 from crm_shared.auth.client_credentials import ClientCredentials
 from crm_shared.background import BackgroundWork
 from crm_shared.eventstore import EventStore, upgrade
-from crm_shared.http import create_service_app
+from crm_shared.http import create_service_app, database_reachable
 from crm_shared.http.authentication import token_verifier
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
@@ -89,10 +88,6 @@ def build_app(
         )
     conversions = ConversionHandlers(store, lead_handlers, handlers, contacts)
 
-    async def database_ready() -> None:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if platform.migrate_on_start:
@@ -125,7 +120,7 @@ def build_app(
         "CRM sales",
         "0.1.0",
         registry,
-        {"database": database_ready},
+        {"database": database_reachable(engine)},
         description="Pipelines, opportunities, teams and forecasts, as events.",
         lifespan=lifespan,
         auth=token_verifier(platform),

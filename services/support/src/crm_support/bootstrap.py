@@ -11,12 +11,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from crm_shared.background import BackgroundWork
 from crm_shared.eventstore import EventStore, upgrade
-from crm_shared.http import create_service_app
+from crm_shared.http import create_service_app, database_reachable
 from crm_shared.http.authentication import token_verifier
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
@@ -72,10 +71,6 @@ def build_app(
     definitions = DefinitionHandlers(store)
     mail = InboundMail(store, cases)
 
-    async def database_ready() -> None:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if platform.migrate_on_start:
@@ -106,7 +101,7 @@ def build_app(
         "CRM support",
         "0.1.0",
         registry,
-        {"database": database_ready},
+        {"database": database_reachable(engine)},
         description="Cases, queues, SLAs and escalation, interactions, satisfaction, knowledge.",
         lifespan=lifespan,
         auth=token_verifier(platform),

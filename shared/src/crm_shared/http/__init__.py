@@ -1,7 +1,13 @@
 """The FastAPI base of every service: health, readiness, metrics, tracing, typed errors."""
 
 from crm_shared.http.app import create_service_app
-from crm_shared.http.probes import Liveness, Readiness, ReadinessCheck, ReadinessChecks
+from crm_shared.http.probes import (
+    Liveness,
+    Readiness,
+    ReadinessCheck,
+    ReadinessChecks,
+    database_reachable,
+)
 from crm_shared.http.problems import FieldProblem, Problem, ValidationProblem
 
 __all__ = [
@@ -13,4 +19,5 @@ __all__ = [
     "ReadinessChecks",
     "ValidationProblem",
     "create_service_app",
+    "database_reachable",
 ]

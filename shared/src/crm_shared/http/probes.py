@@ -18,6 +18,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, Field
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 ReadinessCheck: TypeAlias = Callable[[], Awaitable[None]]
 """Raises when a dependency is not usable; returns when it is."""
@@ -53,6 +55,16 @@ def named_checks(checks: ReadinessChecks) -> dict[str, ReadinessCheck]:
             unique = f"{name}#{n}"
         named[unique] = check
     return named
+
+
+def database_reachable(engine: AsyncEngine) -> ReadinessCheck:
+    """A readiness check: the service's database answers ``SELECT 1``."""
+
+    async def database() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    return database
 
 
 def operations_router(
