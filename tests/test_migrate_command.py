@@ -1,6 +1,6 @@
 """``crm-<service> migrate``: the deployment's init step. It brings the service's schema up to
 date and exits; run twice it changes nothing; a service told not to migrate
-(CRM_MIGRATE_ON_START=false) then starts on the schema it made."""
+(CRM_MIGRATE_ON_START=false) leaves the schema alone, and serves once the step has made it."""
 
 from __future__ import annotations
 
@@ -74,28 +74,31 @@ def test_migrate_without_a_database_fails_with_a_non_zero_exit() -> None:
     assert "127.0.0.1" in refused.stderr or "Connect" in refused.stderr
 
 
-def test_a_service_told_not_to_migrate_serves_on_the_schema_the_init_step_made(
-    stack: Endpoints, database_url: str, tmp_path: Path, unique_name: str
+async def test_a_service_told_not_to_migrate_leaves_it_to_the_init_step(
+    stack: Endpoints, database_url: str, engine: AsyncEngine, tmp_path: Path, unique_name: str
 ) -> None:
     schema = f"{unique_name}_contacts"
-    assert migrate("contacts", database_url, schema).returncode == 0
     spec = next(spec for spec in SERVICES if spec.name == "contacts")
-    process = ServiceProcess(tmp_path / "contacts", spec)
-    process.start(
-        stack.kafka_bootstrap_servers,
-        database_url,
-        extra={
-            "CONTACTS_DB_SCHEMA": schema,
-            "CRM_MIGRATE_ON_START": "false",
-            "CRM_TOPIC_PREFIX": unique_name,
-        },
-    )
+    settings = {
+        "CONTACTS_DB_SCHEMA": schema,
+        "CRM_MIGRATE_ON_START": "false",
+        "CRM_TOPIC_PREFIX": unique_name,
+    }
+    untouched = ServiceProcess(tmp_path / "before", spec)
+    untouched.start(stack.kafka_bootstrap_servers, database_url, extra=settings)
+    untouched.stop()
+    assert await revision(engine, schema) is None, "the service migrated on its own"
+
+    assert migrate("contacts", database_url, schema).returncode == 0
+    process = ServiceProcess(tmp_path / "after", spec)
+    process.start(stack.kafka_bootstrap_servers, database_url, extra=settings)
     try:
-        created = httpx.post(
-            f"{process.url}/contacts",
-            json={"first_name": "Ada", "last_name": "Lovelace"},
-            headers={"X-Tenant-Id": "acme", "X-Actor-Id": "ada"},
-        )
+        async with httpx.AsyncClient() as http:
+            created = await http.post(
+                f"{process.url}/contacts",
+                json={"first_name": "Ada", "last_name": "Lovelace"},
+                headers={"X-Tenant-Id": "acme", "X-Actor-Id": "ada"},
+            )
         assert created.status_code == 201, created.text
     finally:
         process.stop()
