@@ -95,6 +95,11 @@ def _changed(changes: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any
     return {name: change.new for name, change in changes.items() if name in allowed}
 
 
+def _facts_of(event: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The named fields of a creation event, as the read model keeps them."""
+    return {name: getattr(event, name) for name in names}
+
+
 CONTACT_FACTS = ("lifecycle_stage", "owner_id", "tags", "source")
 ACCOUNT_FACTS = ("name", "domain", "industry", "owner_id", "tags", "parent_account_id")
 OPPORTUNITY_FACTS = (
@@ -110,13 +115,7 @@ OPPORTUNITY_FACTS = (
 
 def _contact(event: Any, at: datetime) -> list[Change]:
     if isinstance(event, c.ContactCreated):
-        values = {
-            "lifecycle_stage": event.lifecycle_stage,
-            "owner_id": event.owner_id,
-            "tags": event.tags,
-            "source": event.source,
-            "created_at": at.isoformat(),
-        }
+        values = {**_facts_of(event, CONTACT_FACTS), "created_at": at.isoformat()}
         return [
             Facts("contact", event.contact_id, values),
             Entry("contact", event.contact_id, "contact created", {"stage": event.lifecycle_stage}),
@@ -172,15 +171,7 @@ def _contact(event: Any, at: datetime) -> list[Change]:
 
 def _account(event: Any, at: datetime) -> list[Change]:
     if isinstance(event, c.AccountCreated):
-        values = {
-            "name": event.name,
-            "domain": event.domain,
-            "industry": event.industry,
-            "owner_id": event.owner_id,
-            "tags": event.tags,
-            "parent_account_id": event.parent_account_id,
-            "created_at": at.isoformat(),
-        }
+        values = {**_facts_of(event, ACCOUNT_FACTS), "created_at": at.isoformat()}
         return [
             Facts("account", event.account_id, values),
             Entry("account", event.account_id, "organisation created"),
