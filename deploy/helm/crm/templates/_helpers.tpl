@@ -32,44 +32,39 @@ app.kubernetes.io/component: {{ .service }}
 {{- end -}}
 {{- end -}}
 
-{{/* What each service is: which keep a database schema, which consume Kafka, which secrets. */}}
+{{/* What each service is: whether it keeps a database schema, its consumer group (for lag
+   scaling), its secrets and the services it calls. */}}
 {{- define "crm.facts" -}}
 contacts:
   database: true
-  consumes: []
   secrets: [CONTACTS_KEY_ENCRYPTION_KEY]
   optionalSecrets: []
   calls: []
 sales:
   database: true
   group: sales.contacts
-  consumes: [contacts]
   secrets: [SALES_KEY_ENCRYPTION_KEY]
   optionalSecrets: [SALES_CONTACTS_CLIENT_SECRET]
   calls: [contacts]
 support:
   database: true
   group: support.contacts
-  consumes: [contacts]
   secrets: [SUPPORT_KEY_ENCRYPTION_KEY, SUPPORT_SURVEY_SIGNING_KEY]
   optionalSecrets: [SUPPORT_INBOUND_WEBHOOK_SIGNING_KEY]
   calls: []
 analytics:
   database: true
   group: analytics
-  consumes: [contacts, sales, support]
   secrets: []
   optionalSecrets: []
   calls: []
 analytics-rebuild:
   database: true
-  consumes: [contacts, sales, support]
   secrets: []
   optionalSecrets: []
   calls: []
 gateway:
   database: false
-  consumes: []
   secrets: []
   optionalSecrets: []
   calls: [contacts, sales, support, analytics]
