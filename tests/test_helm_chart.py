@@ -25,10 +25,12 @@ from crm_contacts.config import ContactsSettings
 from crm_devstack import tools
 from crm_gateway.config import GatewaySettings
 from crm_sales.config import SalesSettings
+from crm_sales.entrypoints.contact_events import CONSUMER_GROUP as SALES_GROUP
 from crm_shared.consumer import dlq_topic
 from crm_shared.settings import PlatformSettings, environment_variable
 from crm_shared.telemetry import ConsumerMetrics, HttpMetrics, RelayMetrics
 from crm_support.config import SupportSettings
+from crm_support.entrypoints.contact_events import CONSUMER_GROUP as SUPPORT_GROUP
 
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "deploy" / "helm" / "crm"
@@ -353,6 +355,16 @@ def test_a_consumer_can_scale_on_its_groups_lag_with_keda(
     assert lag["consumerGroup"] == PlatformSettings(topic_prefix="crm").consumer_group("analytics")
     assert lag["bootstrapServers"] == "crm-kafka-bootstrap:9092"
     assert {t["type"] for t in scaled["triggers"]} == {"kafka", "cpu"}
+
+
+@pytest.mark.parametrize(("service", "group"), [("sales", SALES_GROUP), ("support", SUPPORT_GROUP)])
+def test_lag_scaling_watches_the_group_each_consumer_reads_in(service: str, group: str) -> None:
+    rendered = documents(
+        render(*MINIMAL, "--set", f"services.{service}.autoscaling.consumerLag.enabled=true")
+    )
+    scaled = of_kind(rendered, "ScaledObject")[f"crm-{service}"]["spec"]
+    lag = next(t for t in scaled["triggers"] if t["type"] == "kafka")["metadata"]
+    assert lag["consumerGroup"] == PlatformSettings(topic_prefix="crm").consumer_group(group)
 
 
 def known_variables() -> set[str]:
