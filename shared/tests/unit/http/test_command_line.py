@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from crm_shared.http import serving
 from crm_shared.http.serving import run_service
 from crm_shared.settings import PlatformSettings
 
 
 def test_serve_is_the_default_and_migrate_only_migrates(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CRM_LOG_FORMAT", "console")
+    # the process-wide logging and tracing set-up stays out of the test session
+    monkeypatch.setattr(serving, "platform_with_telemetry", lambda _: PlatformSettings())
     ran: list[str] = []
 
     async def migrate(platform: PlatformSettings) -> None:
