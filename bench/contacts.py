@@ -3,8 +3,10 @@
     uv run python -m bench.contacts [--seconds 20] [--clients 32]
 
 Starts the real service process (as ``./crm up`` does) against the local stack, drives it with
-32 concurrent HTTP clients for a fixed time, and compares with raw asyncpg single-row commits
-from 32 writers measured in the same run. Writes bench/results/contacts-<time>.json and
+32 concurrent HTTP clients for a fixed time, and compares in the same run with the same web stack
+doing nothing but one INSERT per request (``bench.http_baseline``, same clients and workers) and
+with raw asyncpg single-row commits from 32 writers. The service's CPU time per create is
+measured from its processes. Writes bench/results/contacts-<time>.json and
 contacts-latest.json.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from bench import postgres_baseline, results, vegeta
+from bench import http_baseline, postgres_baseline, results, vegeta
 from bench.service_under_test import service_under_test
 from bench.stats import percentile
 from crm_devstack.processes import repo_root
@@ -101,23 +104,43 @@ def main() -> None:
         default="vegeta",
         help="load generator: vegeta (Go, installed on first use) or httpx",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="processes serving the API (CONTACTS_HTTP_WORKERS): one per core",
+    )
     args = parser.parse_args()
 
+    os.environ["CONTACTS_HTTP_WORKERS"] = str(args.workers)
     with service_under_test("contacts") as service:
+        cpu_before = service.cpu_seconds()
+        http = (
+            vegeta_load(service.url, args.clients, args.seconds)
+            if args.driver == "vegeta"
+            else asyncio.run(create_load(service.url, args.clients, args.seconds))
+        )
+        http["service_cpu_ms_per_request"] = (
+            (service.cpu_seconds() - cpu_before) * 1000 / max(http["requests"], 1)
+        )
+        service.stop()
         report: dict[str, Any] = {
-            "create_over_http": (
-                vegeta_load(service.url, args.clients, args.seconds)
-                if args.driver == "vegeta"
-                else asyncio.run(create_load(service.url, args.clients, args.seconds))
+            "create_over_http": http,
+            "bare_http_single_insert": http_baseline.bare_http_creates(
+                repo_root(), service.dsn, args.clients, args.seconds, args.workers
             ),
             "raw_postgres_single_row_commits": asyncio.run(
                 postgres_baseline.single_row_commits(service.dsn, 32, 200)
             ),
         }
-    http = report["create_over_http"]
+    bare = report["bare_http_single_insert"]
     report["summary"] = {
         "create_requests_per_s": http["requests_per_s"],
         "create_p99_ms": http["p99_ms"],
+        "service_cpu_ms_per_create": http["service_cpu_ms_per_request"],
+        "bare_http_requests_per_s": bare["requests_per_s"],
+        "bare_http_p99_ms": bare["p99_ms"],
+        "ratio_to_bare_http": http["requests_per_s"] / bare["requests_per_s"],
         "ratio_to_raw_postgres_commits": http["requests_per_s"]
         / report["raw_postgres_single_row_commits"]["commits_per_s"],
         "targets": {

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+
+import psutil
 
 from crm_devstack.processes import repo_root
 from crm_devstack.services import SERVICES, ServiceProcess
@@ -21,6 +23,19 @@ class ServiceUnderTest:
     dsn: str
     """The database for plain asyncpg (the baselines)."""
     kafka_bootstrap_servers: str
+    pid: int
+    stop: Callable[[], None]
+    """Stop the service early (to measure a baseline on the stack without it); idempotent."""
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the service's process and its workers have used so far."""
+        process = psutil.Process(self.pid)
+        total = 0.0
+        for each in [process, *process.children(recursive=True)]:
+            with suppress(psutil.NoSuchProcess):
+                times = each.cpu_times()
+                total += times.user + times.system
+        return total
 
 
 @contextmanager
@@ -38,6 +53,8 @@ def service_under_test(name: str) -> Iterator[ServiceUnderTest]:
                 schema,
                 endpoints.database_url.replace("+asyncpg", ""),
                 endpoints.kafka_bootstrap_servers,
+                service.pid or 0,
+                service.stop,
             )
         finally:
             service.stop()

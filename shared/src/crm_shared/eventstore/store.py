@@ -7,18 +7,19 @@ written in that same transaction (``UnitOfWork.connection``), so a client reads 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_shared.errors import ConcurrencyConflict
 from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.eventstore.model import EventMetadata, NewEvent, RecordedEvent
 from crm_shared.eventstore.schema import events, schema_map
+from crm_shared.sql import positional, rows_affected
 
 # Every unit of work takes its transaction id in the same round trip as its BEGIN, so before it
 # can draw any position from the identity sequence. Then any transaction that could still fill
@@ -75,6 +76,14 @@ class _Statements:
         )
         self.stream_version = (
             f'SELECT coalesce(max(stream_version), 0) FROM "{schema}".events WHERE stream_id = $1'
+        )
+        # $3: recorded by then; NULL for now (the planner folds "$3 IS NULL" per execution).
+        self.read_stream = (
+            "SELECT global_position, event_id, stream_id, stream_version, event_type,"
+            " schema_version, partition_key, subject, data, metadata, occurred_at, recorded_at"
+            f' FROM "{schema}".events WHERE stream_id = $1 AND stream_version >= $2'
+            " AND ($3::timestamptz IS NULL OR recorded_at <= $3::timestamptz)"
+            " ORDER BY stream_version"
         )
 
 
@@ -169,6 +178,23 @@ class UnitOfWork:
         self.connection = connection
         self._driver = driver
         self._statements = statements
+
+    async def fetch(self, statement: str, params: Mapping[str, Any]) -> list[Any]:
+        """Rows of ``statement`` (``:name`` parameters, as for ``sql``) run on the driver
+        connection in this transaction; each row reads by column name (``row["name"]``).
+
+        For the hottest statements of a command: it skips SQLAlchemy's statement layer, and the
+        driver prepares the statement once per connection. jsonb columns come back decoded.
+        """
+        prepared = positional(statement)
+        rows: list[Any] = await self._driver.fetch(prepared.text, *prepared.arguments(params))
+        return rows
+
+    async def execute(self, statement: str, params: Mapping[str, Any]) -> int:
+        """Run ``statement`` as ``fetch`` does; returns the number of rows it changed."""
+        prepared = positional(statement)
+        status = await self._driver.execute(prepared.text, *prepared.arguments(params))
+        return rows_affected(status)
 
     async def append_new_streams(
         self, streams: Sequence[tuple[str, Sequence[NewEvent]]], metadata: EventMetadata
@@ -267,7 +293,14 @@ class UnitOfWork:
     async def read_stream(
         self, stream_id: str, *, as_of: datetime | None = None, from_version: int = 1
     ) -> list[RecordedEvent]:
-        return await read_stream(self.connection, stream_id, as_of=as_of, from_version=from_version)
+        """The stream's events in version order, as ``read_stream`` reads them, in this
+        transaction (on the driver connection: every command on a stream starts here)."""
+        if as_of is not None and as_of.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware")
+        rows = await self._driver.fetch(
+            self._statements.read_stream, stream_id, from_version, as_of
+        )
+        return [recorded_event_from_row(row) for row in rows]
 
 
 async def read_stream(
@@ -300,18 +333,20 @@ async def _stream_version(connection: AsyncConnection, stream_id: str) -> int:
     return int(result.scalar_one())
 
 
-def recorded_event_from_row(row: Row[Any]) -> RecordedEvent:
+def recorded_event_from_row(row: Any) -> RecordedEvent:
+    """An event from a row of SQLAlchemy's (read through its mapping) or of the driver's."""
+    columns = getattr(row, "_mapping", row)
     return RecordedEvent(
-        global_position=row.global_position,
-        event_id=row.event_id,
-        stream_id=row.stream_id,
-        stream_version=row.stream_version,
-        event_type=row.event_type,
-        schema_version=row.schema_version,
-        partition_key=row.partition_key,
-        subject=row.subject,
-        data=row.data,
-        metadata=EventMetadata.from_json(row.metadata),
-        occurred_at=row.occurred_at,
-        recorded_at=row.recorded_at,
+        global_position=columns["global_position"],
+        event_id=columns["event_id"],
+        stream_id=columns["stream_id"],
+        stream_version=columns["stream_version"],
+        event_type=columns["event_type"],
+        schema_version=columns["schema_version"],
+        partition_key=columns["partition_key"],
+        subject=columns["subject"],
+        data=columns["data"],
+        metadata=EventMetadata.from_json(columns["metadata"]),
+        occurred_at=columns["occurred_at"],
+        recorded_at=columns["recorded_at"],
     )

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.privacy.sealing import KeyEncryptionKey, SealError, SubjectCipher, new_data_key
 from crm_shared.sql import sql
+
+if TYPE_CHECKING:
+    from crm_shared.eventstore import UnitOfWork
 
 PRIVACY_MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
@@ -24,18 +28,16 @@ class SubjectKeyStore:
         self.schema = validate_schema_name(schema)
         self.kek = kek
 
-    async def create(self, connection: AsyncConnection, tenant_id: str, subject_id: str) -> bytes:
-        """A new data key for a new subject (refused for an erased one)."""
+    async def create(self, uow: UnitOfWork, tenant_id: str, subject_id: str) -> bytes:
+        """A new data key for a new subject, kept in ``uow`` (refused for an erased one)."""
         key = new_data_key()
-        result = await connection.execute(
-            sql(
-                f'INSERT INTO "{self.schema}".subject_keys (subject_id, tenant_id, wrapped_key)'
-                " SELECT :id, :tenant, :key WHERE NOT EXISTS"
-                f' (SELECT 1 FROM "{self.schema}".erased_subjects WHERE subject_id = :id)'
-            ),
+        stored = await uow.execute(
+            f'INSERT INTO "{self.schema}".subject_keys (subject_id, tenant_id, wrapped_key)'
+            " SELECT :id, :tenant, :key WHERE NOT EXISTS"
+            f' (SELECT 1 FROM "{self.schema}".erased_subjects WHERE subject_id = :id)',
             {"id": subject_id, "tenant": tenant_id, "key": self.kek.wrap(subject_id, key)},
         )
-        if result.rowcount != 1:
+        if stored != 1:
             raise SealError(f"{subject_id} was erased: it cannot be given a new key")
         return key
 

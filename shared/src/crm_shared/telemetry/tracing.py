@@ -24,6 +24,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -49,8 +50,17 @@ def configure_tracing(
     - ``exporter``: spans are handed to it as each one ends (``SimpleSpanProcessor``), for
       tests (``InMemorySpanExporter``) and debugging (``ConsoleSpanExporter``).
     - ``set_global``: make it the process's global provider (see the module's docstring).
+
+    With neither, no span is recorded at all (the ``always_off`` sampler): recording spans
+    that nobody exports cost a large share of a request's CPU. Trace context still travels
+    (trace ids are kept; spans are marked not sampled). Otherwise the sampler is
+    OpenTelemetry's default or the one ``OTEL_TRACES_SAMPLER`` names.
     """
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
+    exported = bool(otlp_endpoint) or exporter is not None
+    provider = TracerProvider(
+        resource=Resource.create({SERVICE_NAME: service_name}),
+        sampler=None if exported else ALWAYS_OFF,
+    )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

@@ -28,6 +28,22 @@ def test_without_an_endpoint_nor_an_exporter_nothing_is_exported() -> None:
     assert processors == ()
 
 
+def test_without_an_endpoint_spans_are_not_recorded_but_the_trace_context_still_travels() -> None:
+    provider = configure_tracing("svc", None, set_global=False)
+    incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    parent = context_from_headers({"traceparent": incoming})
+    with provider.get_tracer("t").start_as_current_span("request", context=parent) as span:
+        assert not span.is_recording()
+        sent = current_trace_headers()["traceparent"]
+    assert sent.split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
+
+
+def test_with_an_exporter_spans_are_recorded() -> None:
+    provider = configure_tracing("svc", exporter=InMemorySpanExporter(), set_global=False)
+    with provider.get_tracer("t").start_as_current_span("request") as span:
+        assert span.is_recording()
+
+
 def test_an_otlp_endpoint_gets_spans_in_batches() -> None:
     provider = configure_tracing("svc", "http://collector:4318", set_global=False)
     [processor] = provider._active_span_processor._span_processors

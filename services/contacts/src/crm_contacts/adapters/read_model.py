@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_contacts.domain.contact import ERASED, Contact
+from crm_shared.eventstore import UnitOfWork
 from crm_shared.sql import sql
 
 
@@ -19,11 +20,11 @@ def _primary(items: list[dict[str, Any]], key: str) -> str | None:
 
 
 async def save(
-    connection: AsyncConnection, schema: str, tenant_id: str, contact: Contact, at: datetime
+    uow: UnitOfWork, schema: str, tenant_id: str, contact: Contact, at: datetime
 ) -> None:
     state = contact.state
-    await connection.execute(
-        sql(
+    await uow.execute(
+        (
             f'INSERT INTO "{schema}".contacts (contact_id, tenant_id, version, first_name,'
             " last_name, primary_email, primary_phone, lifecycle_stage, owner_id, tags, details,"
             " archived, created_at, updated_at) VALUES (:id, :tenant, :version, :first, :last,"
@@ -75,12 +76,12 @@ async def scrub(
 
 
 async def save_identifiers(
-    connection: AsyncConnection, schema: str, tenant_id: str, contact: Contact, new: bool = False
+    uow: UnitOfWork, schema: str, tenant_id: str, contact: Contact, new: bool = False
 ) -> None:
     """Every email and phone of the contact, for duplicate look-ups (none once archived)."""
     if not new:
-        await connection.execute(
-            sql(f'DELETE FROM "{schema}".contact_identifiers WHERE contact_id = :id'),
+        await uow.execute(
+            f'DELETE FROM "{schema}".contact_identifiers WHERE contact_id = :id',
             {"id": contact.contact_id},
         )
     if contact.archived:
@@ -88,12 +89,10 @@ async def save_identifiers(
     kinds = [("email", e["address"]) for e in contact.state.get("emails", [])]
     kinds += [("phone", p["number"]) for p in contact.state.get("phones", [])]
     if kinds:
-        await connection.execute(
-            sql(
-                f'INSERT INTO "{schema}".contact_identifiers (tenant_id, kind, value, contact_id)'
-                " SELECT :tenant, k, v, :id FROM unnest(CAST(:kinds AS text[]),"
-                " CAST(:values AS text[])) AS t(k, v) ON CONFLICT DO NOTHING"
-            ),
+        await uow.execute(
+            f'INSERT INTO "{schema}".contact_identifiers (tenant_id, kind, value, contact_id)'
+            " SELECT :tenant, k, v, :id FROM unnest(CAST(:kinds AS text[]),"
+            " CAST(:values AS text[])) AS t(k, v) ON CONFLICT DO NOTHING",
             {
                 "tenant": tenant_id,
                 "id": contact.contact_id,
@@ -108,7 +107,7 @@ CANDIDATES = 200
 
 
 async def duplicate_candidates(
-    connection: AsyncConnection,
+    uow: UnitOfWork,
     schema: str,
     tenant_id: str,
     emails: list[str],
@@ -121,8 +120,8 @@ async def duplicate_candidates(
     match first, so that a switchboard number or a common name shared by thousands never
     crowds out the contact with the same email."""
     # Indexed look-ups (identifiers, last name, memberships), never a scan of the tenant.
-    result = await connection.execute(
-        sql(
+    rows = await uow.fetch(
+        (
             "SELECT c.contact_id, c.version, c.details, c.archived, c.created_at, c.updated_at"
             " FROM (SELECT contact_id, min(strength) AS strength FROM ("
             f' SELECT contact_id, 0 AS strength FROM "{schema}".contact_identifiers'
@@ -149,7 +148,7 @@ async def duplicate_candidates(
             "most": CANDIDATES,
         },
     )
-    return [_row(row) for row in result]
+    return [_row(row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -175,8 +174,15 @@ class ContactFilter:
 
 
 def _row(row: Any) -> ContactRow:
+    """A row of SQLAlchemy's (read through its mapping) or of the driver's (read by name)."""
+    columns = getattr(row, "_mapping", row)
     return ContactRow(
-        row.contact_id, row.version, row.details, row.archived, row.created_at, row.updated_at
+        columns["contact_id"],
+        columns["version"],
+        columns["details"],
+        columns["archived"],
+        columns["created_at"],
+        columns["updated_at"],
     )
 
 

@@ -74,7 +74,7 @@ class ContactHandlers:
             )
             catalogue, _ = await load_catalogue(uow, command.caller.tenant_id)
             contact_id = self.new_id()
-            key = await self.keys.create(uow.connection, command.caller.tenant_id, contact_id)
+            key = await self.keys.create(uow, command.caller.tenant_id, contact_id)
             contact = Contact.create(
                 contact_id,
                 command.details,
@@ -95,7 +95,7 @@ class ContactHandlers:
                 organisations = frozenset({account_id})
             profile = Profile.of(contact_id, contact.state, organisations)
             candidates = await read_model.duplicate_candidates(
-                uow.connection,
+                uow,
                 self.store.schema,
                 command.caller.tenant_id,
                 sorted(profile.emails),
@@ -207,7 +207,7 @@ class ContactHandlers:
             raise NotFound(f"no contact {contact_id}")
         cipher = await self.keys.cipher(uow.connection, contact_id)
         if cipher.key is None and not cipher.erased:  # written before sealing: key it now
-            key = await self.keys.create(uow.connection, caller.tenant_id, contact_id)
+            key = await self.keys.create(uow, caller.tenant_id, contact_id)
             cipher = SubjectCipher(contact_id, key)
         return Contact.from_history(
             contact_id,
@@ -236,8 +236,8 @@ class ContactHandlers:
         await uow.append(contact.contact_id, expected_version, encoded, metadata)
         contact.version = expected_version + len(encoded)
         contact.pending.clear()
-        await read_model.save(uow.connection, self.store.schema, caller.tenant_id, contact, now)
+        await read_model.save(uow, self.store.schema, caller.tenant_id, contact, now)
         await read_model.save_identifiers(
-            uow.connection, self.store.schema, caller.tenant_id, contact, new=expected_version == 0
+            uow, self.store.schema, caller.tenant_id, contact, new=expected_version == 0
         )
         return Written(contact.contact_id, contact.version)

@@ -99,13 +99,14 @@ class ContactQueries:
         """Contacts that are probably the same person, best match first."""
         row = await self.get(tenant_id, contact_id)
         schema = self.store.schema
-        async with self.store.engine.connect() as connection:
+        async with self.store.unit_of_work() as uow:
+            connection = uow.connection
             mine = await accounts_read_model.organisations_of(
                 connection, schema, tenant_id, [contact_id]
             )
             profile = Profile.of(contact_id, row.details, mine.get(contact_id, frozenset()))
             candidates = await read_model.duplicate_candidates(
-                connection,
+                uow,
                 schema,
                 tenant_id,
                 sorted(profile.emails),

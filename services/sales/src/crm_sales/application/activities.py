@@ -45,7 +45,7 @@ class ActivityHandlers:
     async def create(self, caller: Caller, create: Create, details: dict[str, Any]) -> Written:
         async with self.store.unit_of_work() as uow:
             activity_id = self.new_id()
-            key = await self.keys.create(uow.connection, caller.tenant_id, activity_id)
+            key = await self.keys.create(uow, caller.tenant_id, activity_id)
             activity = create(activity_id, SubjectCipher(activity_id, key), details)
             return await self._save(uow, caller, activity, 0)
 

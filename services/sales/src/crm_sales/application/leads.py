@@ -39,7 +39,7 @@ class LeadHandlers:
         """Capture a lead and hand it to its owner by the tenant's routing, atomically."""
         async with self.store.unit_of_work() as uow:
             lead_id = self.new_id()
-            key = await self.keys.create(uow.connection, caller.tenant_id, lead_id)
+            key = await self.keys.create(uow, caller.tenant_id, lead_id)
             lead = Lead.capture(
                 lead_id, details, source, SubjectCipher(lead_id, key), self.default_region
             )

@@ -131,7 +131,7 @@ class CaseHandlers:
             if reserved
             else await rm.next_case_number(uow.connection, schema, caller.tenant_id)
         )
-        key = await self.keys.create(uow.connection, caller.tenant_id, case_id)
+        key = await self.keys.create(uow, caller.tenant_id, case_id)
         priority = details.get("priority") or "normal"
         tier = str(details.get("tier") or "standard")
         case = Case.open(
