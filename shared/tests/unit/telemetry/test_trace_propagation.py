@@ -10,7 +10,7 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
 from crm_shared.http import create_service_app
-from crm_shared.telemetry import consumer_span, current_trace_headers
+from crm_shared.telemetry import configure_tracing, consumer_span, current_trace_headers
 
 TOPIC = "crm.contacts.events"
 
@@ -55,3 +55,27 @@ async def test_probes_and_the_metrics_scrape_make_no_spans(
         for path in ("/healthz", "/readyz", "/metrics"):
             assert (await http.get(path)).status_code == 200
     assert spans.get_finished_spans() == ()
+
+
+async def test_without_trace_export_a_request_still_carries_the_callers_trace_into_its_events() -> (
+    None
+):
+    unexported = configure_tracing("contacts", None, set_global=False)
+    outbox: list[dict[str, str]] = []
+    app = create_service_app("contacts", "1", CollectorRegistry(), tracer_provider=unexported)
+
+    @app.post("/contacts", status_code=201)
+    async def create() -> dict[str, str]:
+        outbox.append(current_trace_headers())
+        return {"id": "contact-1"}
+
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        assert (await http.post("/contacts", headers={"traceparent": caller})).status_code == 201
+        assert (await http.post("/contacts")).status_code == 201
+
+    [from_caller, without_caller] = outbox
+    assert from_caller["traceparent"] == caller
+    assert without_caller == {}
+    assert current_trace_headers() == {}
