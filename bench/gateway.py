@@ -25,6 +25,7 @@ import asyncio
 import itertools
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from httpx_aiohttp import AiohttpTransport
 
 from bench import results, vegeta
 from bench.stats import percentile
@@ -111,6 +113,8 @@ async def write_to_visible(
     locks = {i: asyncio.Lock() for i in ids}
     done: list[float] = []
     followed = 0
+    failed: Counter[str] = Counter()
+    answered: list[float] = []
 
     async def write(n: int, customer: str) -> None:
         nonlocal failures, followed
@@ -124,14 +128,17 @@ async def write_to_visible(
                     json={"lifecycle_stage": STAGES[(n // len(ids)) % len(STAGES)]},
                     headers={**headers, "If-Match": etags[customer]},
                 )
-            except httpx.HTTPError:
+            except httpx.HTTPError as error:
                 failures += 1
+                failed[type(error).__name__] += 1
                 return
             if changed.status_code != 200:
                 failures += 1
+                failed[str(changed.status_code)] += 1
                 return
             etags[customer] = changed.headers["ETag"]
             done.append(time.monotonic())
+            answered.append(time.time() - since)
             if n % every == 0 and customer not in visibility.pending:
                 followed += 1
                 visibility.follow(customer, since)
@@ -155,6 +162,9 @@ async def write_to_visible(
         "writes": len(tasks),
         "achieved_writes_per_s": len(done) / elapsed,
         "failures": failures,
+        "failures_by_kind": dict(failed),
+        "write_answer_p50_ms": percentile(answered, 50) * 1000,
+        "write_answer_p99_ms": percentile(answered, 99) * 1000,
         "followed": followed,
         "seen": len(latencies),
         "p50_ms": percentile(latencies, 50) * 1000,
@@ -254,8 +264,12 @@ def main() -> None:
 
                 async def writes() -> tuple[dict[str, str], dict[str, Any]]:
                     limits = httpx.Limits(max_connections=400, keepalive_expiry=4.0)
+                    # aiohttp's pool under httpx's API: with httpx's own, the writer took most
+                    # of a core at 200 writes/s and fell behind the platform it measured
                     async with httpx.AsyncClient(
-                        base_url=urls["gateway"], timeout=30, limits=limits
+                        base_url=urls["gateway"],
+                        timeout=30,
+                        transport=AiohttpTransport(limits=limits),
                     ) as api:
                         etags = await create_customers(api, headers, args.customers)
                         await asyncio.sleep(3)  # the read models take the creations in

@@ -58,6 +58,7 @@ class BackgroundWork:
                 platform.kafka_bootstrap_servers,
                 platform.relay_batch_size,
                 platform.relay_poll_interval_ms / 1000,
+                platform.relay_idle_poll_max_ms / 1000,
             ),
             RelayMetrics(self._registry, service=service, topic=topic),
         )

@@ -60,7 +60,18 @@ class PlatformSettings(BaseSettings):
         500, ge=1, le=10_000, description="Events the outbox relay reads and publishes at once."
     )
     relay_poll_interval_ms: int = Field(
-        20, ge=1, le=10_000, description="How long the relay waits before looking for new events."
+        20,
+        ge=1,
+        le=10_000,
+        description="How long the relay first waits when it found no new events (each empty"
+        " look doubles the wait; a commit in the same process ends it at once).",
+    )
+    relay_idle_poll_max_ms: int = Field(
+        250,
+        ge=1,
+        le=60_000,
+        description="The longest the idle relay waits between looks: how late it may notice"
+        " events committed by another replica.",
     )
     consumer_max_retries: int = Field(
         3,

@@ -6,8 +6,10 @@ import asyncio
 import signal
 import subprocess
 import sys
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +231,58 @@ async def test_concurrent_writers_never_make_the_relay_skip_an_event(
         await relay.close()
     records = await read_topic(kafka_bootstrap, topic, expected=320)
     assert_complete_and_in_order(records, streams, versions=10, duplicates_allowed=False)
+
+
+async def seconds_until_published(relay: OutboxRelay, position: int, limit: float) -> float:
+    started = time.monotonic()
+    while relay.position is None or relay.position < position:
+        assert time.monotonic() - started < limit, "the relay did not publish in time"
+        await asyncio.sleep(0.01)
+    return time.monotonic() - started
+
+
+@asynccontextmanager
+async def idle_relay(
+    engine: AsyncEngine, schema: str, topic: str, bootstrap: str, first_wait: float, longest: float
+) -> AsyncIterator[OutboxRelay]:
+    """A running relay that found nothing to publish and is waiting (``first_wait``, then
+    doubling up to ``longest``)."""
+    config = RelayConfig(
+        schema, topic, "/crm/test", bootstrap, poll_interval=first_wait, idle_poll_max=longest
+    )
+    relay = OutboxRelay(engine, config)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(relay.run(stop))
+    await asyncio.sleep(1.5)
+    try:
+        yield relay
+    finally:
+        stop.set()
+        await runner
+        await relay.close()
+
+
+async def test_an_idle_relay_publishes_a_commit_of_its_own_process_at_once(
+    store: EventStore, engine: AsyncEngine, schema: str, topic: str, kafka_bootstrap: str
+) -> None:
+    """Idle, the relay does not ask the database over and over: here it waits 10 s before it
+    looks again; a commit made in its process ends the wait."""
+    async with idle_relay(engine, schema, topic, kafka_bootstrap, 10.0, 30.0) as relay:
+        stream = new_stream_id()
+        [event] = await store.append(stream, 0, [contact_created(stream)], METADATA)
+        assert await seconds_until_published(relay, event.global_position, 20) < 2.0
+
+
+async def test_an_idle_relay_finds_a_commit_of_another_process_within_its_longest_wait(
+    store: EventStore, engine: AsyncEngine, schema: str, topic: str, kafka_bootstrap: str
+) -> None:
+    """A transaction the relay's process is not told of (another replica's, here one joined
+    by the test) is found by the fallback look, at most ``idle_poll_max`` later."""
+    async with idle_relay(engine, schema, topic, kafka_bootstrap, 0.02, 0.3) as relay:
+        stream = new_stream_id()
+        async with engine.begin() as connection, store.joined(connection) as uow:
+            [event] = await uow.append(stream, 0, [contact_created(stream)], METADATA)
+        assert await seconds_until_published(relay, event.global_position, 10) < 2.0
 
 
 async def test_of_two_relays_for_one_topic_only_one_publishes(

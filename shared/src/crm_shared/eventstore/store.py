@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm_shared.errors import ConcurrencyConflict
+from crm_shared.eventstore.commits import COMMITS
 from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.eventstore.model import EventMetadata, NewEvent, RecordedEvent
 from crm_shared.eventstore.schema import events, schema_map
@@ -109,13 +110,16 @@ class EventStore:
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None, "the connection was invalidated"
             await driver.execute(_BEGIN)
+            uow = UnitOfWork(connection, driver, self._statements)
             try:
-                yield UnitOfWork(connection, driver, self._statements)
+                yield uow
             except BaseException:
                 with suppress(Exception):  # a broken connection has nothing left to undo
                     await driver.execute("ROLLBACK")
                 raise
             await driver.execute("COMMIT")
+            if uow.appended:
+                COMMITS.committed(self.schema)
 
     @asynccontextmanager
     async def joined(self, connection: AsyncConnection) -> AsyncIterator[UnitOfWork]:
@@ -178,6 +182,8 @@ class UnitOfWork:
         self.connection = connection
         self._driver = driver
         self._statements = statements
+        self.appended = False
+        """Whether events were written (the relay is told when they commit)."""
 
     async def fetch(self, statement: str, params: Mapping[str, Any]) -> list[Any]:
         """Rows of ``statement`` (``:name`` parameters, as for ``sql``) run on the driver
@@ -212,6 +218,7 @@ class UnitOfWork:
         ]
         if not rows:
             return 0
+        self.appended = True
         written = await self._driver.fetch(
             self._statements.append_new_streams,
             metadata.tenant_id,
@@ -250,6 +257,7 @@ class UnitOfWork:
         if not new_events:
             return []
         versions = list(range(expected_version + 1, expected_version + 1 + len(new_events)))
+        self.appended = True
         rows = await self._driver.fetch(
             self._statements.append,
             stream_id,

@@ -38,6 +38,7 @@ async def run(schema: str, topic: str, metrics_port: int | None) -> None:
             bootstrap_servers=settings.kafka_bootstrap_servers,
             batch_size=settings.relay_batch_size,
             poll_interval=settings.relay_poll_interval_ms / 1000,
+            idle_poll_max=settings.relay_idle_poll_max_ms / 1000,
         ),
         RelayMetrics(registry, service=settings.service_name, topic=topic),
     )

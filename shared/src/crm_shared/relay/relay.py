@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crm_shared.eventstore.commits import COMMITS
 from crm_shared.eventstore.model import RecordedEvent
 from crm_shared.relay.gaps import GapGuard
 from crm_shared.relay.reader import OutboxReader
@@ -42,6 +43,11 @@ class RelayConfig:
     bootstrap_servers: str
     batch_size: int = 500
     poll_interval: float = 0.02
+    """The first wait when nothing was found; each empty look doubles it, up to
+    ``idle_poll_max``. A commit of events in this process ends the wait at once."""
+    idle_poll_max: float = 0.25
+    """The longest wait between looks: how late a commit made by another process (another
+    replica) may be noticed when the relay is idle."""
     max_backoff: float = 5.0
     request_timeout_ms: int = 10_000
 
@@ -99,11 +105,15 @@ class OutboxRelay:
                 backoff = min(backoff * 2, self.config.max_backoff)
 
     async def _publish_until(self, stop: asyncio.Event, leadership: _Leadership) -> None:
+        wait = self.config.poll_interval
         while not stop.is_set():
             await leadership.confirm()
-            published = await self.publish_next_batch()
-            if published == 0:
-                await _sleep_or_stop(stop, self.config.poll_interval)
+            seen = COMMITS.count(self.config.schema)
+            if await self.publish_next_batch():
+                wait = self.config.poll_interval
+                continue
+            await COMMITS.wait(self.config.schema, seen, wait, stop)
+            wait = min(wait * 2, self.config.idle_poll_max)
 
     def _leadership(self, stop: asyncio.Event) -> _Leadership:
         return _Leadership(self.engine, f"relay:{self.config.schema}:{self.config.topic}", stop)
