@@ -7,9 +7,9 @@ created with the subject's first event and destroyed with its erasure event, ato
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -72,22 +72,34 @@ class SubjectKeyStore:
     ) -> dict[str, SubjectCipher]:
         """The cipher of each subject: keyed, erased, or keyless (never given a key)."""
         ids = list(dict.fromkeys(subject_ids))
-        result = await connection.execute(
-            sql(
-                f'SELECT subject_id, wrapped_key, NULL AS erased FROM "{self.schema}".subject_keys'
-                " WHERE subject_id = ANY(:ids) UNION ALL"
-                f' SELECT subject_id, NULL, true FROM "{self.schema}".erased_subjects'
-                " WHERE subject_id = ANY(:ids)"
-            ),
-            {"ids": ids},
+        result = await connection.execute(sql(self._keys_of), {"ids": ids})
+        return self._ciphers_from(ids, [row._mapping for row in result])
+
+    async def cipher_in(self, uow: UnitOfWork, subject_id: str) -> SubjectCipher:
+        """``cipher``, read in ``uow`` (a command's transaction, on its hottest path)."""
+        rows = await uow.fetch(self._keys_of, {"ids": [subject_id]})
+        return self._ciphers_from([subject_id], rows)[subject_id]
+
+    @property
+    def _keys_of(self) -> str:
+        return (
+            f'SELECT subject_id, wrapped_key, NULL AS erased FROM "{self.schema}".subject_keys'
+            " WHERE subject_id = ANY(:ids) UNION ALL"
+            f' SELECT subject_id, NULL, true FROM "{self.schema}".erased_subjects'
+            " WHERE subject_id = ANY(:ids)"
         )
+
+    def _ciphers_from(
+        self, ids: list[str], rows: Iterable[Mapping[Any, Any]]
+    ) -> dict[str, SubjectCipher]:
         ciphers = {i: SubjectCipher(i, None) for i in ids}
-        for row in result:
-            if row.erased:
-                ciphers[row.subject_id] = SubjectCipher(row.subject_id, None, erased=True)
+        for row in rows:
+            subject_id = row["subject_id"]
+            if row["erased"]:
+                ciphers[subject_id] = SubjectCipher(subject_id, None, erased=True)
             else:
-                key = self.kek.unwrap(row.subject_id, row.wrapped_key)
-                ciphers[row.subject_id] = SubjectCipher(row.subject_id, key)
+                key = self.kek.unwrap(subject_id, row["wrapped_key"])
+                ciphers[subject_id] = SubjectCipher(subject_id, key)
         return ciphers
 
     async def is_erased(self, connection: AsyncConnection, subject_id: str) -> bool:

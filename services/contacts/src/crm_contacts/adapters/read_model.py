@@ -21,9 +21,10 @@ def _primary(items: list[dict[str, Any]], key: str) -> str | None:
 
 async def save(
     uow: UnitOfWork, schema: str, tenant_id: str, contact: Contact, at: datetime
-) -> None:
+) -> ContactRow:
+    """Write the contact's row; returns it as stored (its first creation time kept)."""
     state = contact.state
-    await uow.execute(
+    [row] = await uow.fetch(
         (
             f'INSERT INTO "{schema}".contacts (contact_id, tenant_id, version, first_name,'
             " last_name, primary_email, primary_phone, lifecycle_stage, owner_id, tags, details,"
@@ -35,6 +36,7 @@ async def save(
             " lifecycle_stage = excluded.lifecycle_stage, owner_id = excluded.owner_id,"
             " tags = excluded.tags, details = excluded.details, archived = excluded.archived,"
             " updated_at = excluded.updated_at"
+            " RETURNING contact_id, version, details, archived, created_at, updated_at"
         ),
         {
             "id": contact.contact_id,
@@ -54,6 +56,7 @@ async def save(
             "at": at,
         },
     )
+    return _row(row)
 
 
 async def scrub(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 from crm_contacts.adapters import accounts_read_model, idempotency, read_model
 from crm_contacts.adapters.custom_fields import catalogue_stream, load_catalogue
+from crm_contacts.adapters.read_model import ContactRow
 from crm_contacts.application.commands import (
     ArchiveContact,
     Caller,
@@ -38,6 +39,8 @@ from crm_shared.privacy.keystore import SubjectKeyStore
 class Written:
     contact_id: str
     version: int
+    row: ContactRow | None = field(default=None, kw_only=True)
+    """The contact's read-model row as the write left it (None: read it back)."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ class ContactHandlers:
             await read_model.scrub(
                 uow.connection, self.store.schema, command.caller.tenant_id, erased_ids
             )
-            return written
+            return Written(written.contact_id, written.version)  # the row was scrubbed since
 
     async def define_field(self, command: DefineCustomField) -> FieldDefinition:
         """Define or change a custom field; definitions are a stream per tenant."""
@@ -205,7 +208,7 @@ class ContactHandlers:
             or history[0].event_type != ContactCreated.event_type
         ):
             raise NotFound(f"no contact {contact_id}")
-        cipher = await self.keys.cipher(uow.connection, contact_id)
+        cipher = await self.keys.cipher_in(uow, contact_id)
         if cipher.key is None and not cipher.erased:  # written before sealing: key it now
             key = await self.keys.create(uow, caller.tenant_id, contact_id)
             cipher = SubjectCipher(contact_id, key)
@@ -236,8 +239,8 @@ class ContactHandlers:
         await uow.append(contact.contact_id, expected_version, encoded, metadata)
         contact.version = expected_version + len(encoded)
         contact.pending.clear()
-        await read_model.save(uow, self.store.schema, caller.tenant_id, contact, now)
+        row = await read_model.save(uow, self.store.schema, caller.tenant_id, contact, now)
         await read_model.save_identifiers(
             uow, self.store.schema, caller.tenant_id, contact, new=expected_version == 0
         )
-        return Written(contact.contact_id, contact.version)
+        return Written(contact.contact_id, contact.version, row=row)

@@ -137,8 +137,8 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
     ) -> ContactRead:
         """Run a write that expected a version; answer with the contact and its new ETag."""
         with stale_as_412():
-            await write
-        row = await queries.get(who.tenant_id, contact_id)
+            written = await write
+        row = written.row or await queries.get(who.tenant_id, contact_id)
         response.headers["ETag"] = etag(row.version)
         return from_row(row)
 

@@ -74,7 +74,7 @@ class Upstreams:
         *,
         params: httpx.QueryParams,
         headers: Mapping[str, str],
-        content: AsyncIterator[bytes] | None,
+        content: bytes | AsyncIterator[bytes] | None,
     ) -> httpx.Response:
         """Like ``call``, with the request body streamed up and the answer's body left to be
         streamed down (``aiter_raw``; ``aclose`` when done): imports and exports are large."""

@@ -3,6 +3,7 @@ that owns the resource, after the caller's token and roles are checked."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import httpx
@@ -110,7 +111,7 @@ def gateway_router(upstreams: Upstreams, views: CustomerViews, gate: Gatekeeper)
                 f"/{path}",
                 params=httpx.QueryParams(list(request.query_params.multi_items())),
                 headers=gate.headers(request, principal),
-                content=request.stream() if request.method not in ("GET", "HEAD") else None,
+                content=await request_body(request),
             )
         except ClientDisconnect:  # the caller left while its body was on the way
             return Response(status_code=CLIENT_CLOSED_REQUEST)
@@ -126,3 +127,17 @@ def gateway_router(upstreams: Upstreams, views: CustomerViews, gate: Gatekeeper)
         )
 
     return router
+
+
+WHOLE_BODY_LIMIT = 1024 * 1024
+"""Bodies up to this size (by Content-Length) are read, then sent on with their length; larger
+or unsized ones (CSV imports) are streamed through as they arrive."""
+
+
+async def request_body(request: Request) -> bytes | AsyncIterator[bytes] | None:
+    if request.method in ("GET", "HEAD"):
+        return None
+    size = request.headers.get("content-length")
+    if size is not None and size.isdigit() and int(size) <= WHOLE_BODY_LIMIT:
+        return await request.body()
+    return request.stream()
