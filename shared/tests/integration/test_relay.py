@@ -10,6 +10,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,24 @@ async def test_publishes_committed_events_as_cloudevents_keyed_by_customer(
     envelope = from_kafka_record(first.key, first.value, first.headers)
     assert first.key == envelope.partitionkey.encode()
     assert await relay.reader.checkpoint(topic) == await store.head_position()
+
+
+async def test_under_load_the_position_is_saved_now_and_then_and_always_once_caught_up(
+    store: EventStore, engine: AsyncEngine, schema: str, topic: str, kafka_bootstrap: str
+) -> None:
+    await write_history(store, customers=10, renames=9)  # 100 events
+    config = RelayConfig(schema, topic, "/crm/test", kafka_bootstrap, batch_size=30)
+    relay = OutboxRelay(engine, replace(config, checkpoint_interval=3600))
+    try:
+        saved = []
+        for _ in range(4):
+            assert await relay.publish_next_batch() > 0
+            saved.append(await relay.reader.checkpoint(topic))
+        assert saved == [30, 30, 30, 30]  # the first batch's, then none for an hour
+        assert await relay.publish_next_batch() == 0
+        assert await relay.reader.checkpoint(topic) == 100  # caught up: saved
+    finally:
+        await relay.close()
 
 
 async def test_a_checkpoint_set_back_to_zero_publishes_the_whole_history_again_unchanged(

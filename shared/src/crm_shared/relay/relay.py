@@ -48,6 +48,10 @@ class RelayConfig:
     idle_poll_max: float = 0.25
     """The longest wait between looks: how late a commit made by another process (another
     replica) may be noticed when the relay is idle."""
+    checkpoint_interval: float = 0.5
+    """While events keep coming, the position is saved at most this often (seconds); it is
+    always saved once the relay has caught up. Saving it after every batch made each batch
+    wait for a transaction of its own."""
     max_backoff: float = 5.0
     request_timeout_ms: int = 10_000
 
@@ -68,6 +72,8 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._gaps = GapGuard()
         self._position: int | None = None
+        self._checkpointed: int | None = None
+        self._next_checkpoint = 0.0
         self._next_backlog_report = 0.0
 
     @property
@@ -114,6 +120,7 @@ class OutboxRelay:
                 continue
             await COMMITS.wait(self.config.schema, seen, wait, stop)
             wait = min(wait * 2, self.config.idle_poll_max)
+        await self._checkpoint(due=True)  # stopping: the next leader starts from here
 
     def _leadership(self, stop: asyncio.Event) -> _Leadership:
         return _Leadership(self.engine, f"relay:{self.config.schema}:{self.config.topic}", stop)
@@ -122,8 +129,10 @@ class OutboxRelay:
         """Publish the next run of publishable events; returns how many were published."""
         if self._position is None:
             self._position = await self.reader.checkpoint(self.config.topic)
+            self._checkpointed = self._position
         batch = await self.reader.read_after(self._position, self.config.batch_size)
         if batch.snapshot is None:
+            await self._checkpoint(due=True)
             await self._report_backlog()
             return 0
         decision = self._gaps.decide(
@@ -135,12 +144,22 @@ class OutboxRelay:
         if ready:
             await self._send(ready)
             self._position = ready[-1].global_position
-            await self.reader.save_checkpoint(self.config.topic, self._position)
             if self.metrics:
                 self.metrics.published.inc(len(ready))
                 self.metrics.position.set(self._position)
+        await self._checkpoint(due=not ready or time.monotonic() >= self._next_checkpoint)
         await self._report_backlog()
         return len(ready)
+
+    async def _checkpoint(self, due: bool) -> None:
+        """Save the position when ``due`` and it moved: under load at most every
+        ``checkpoint_interval`` (a crash then republishes what the lost checkpoint covered,
+        which consumers absorb), and whenever the relay has caught up."""
+        if not due or self._position is None or self._position == self._checkpointed:
+            return
+        await self.reader.save_checkpoint(self.config.topic, self._position)
+        self._checkpointed = self._position
+        self._next_checkpoint = time.monotonic() + self.config.checkpoint_interval
 
     async def _send(self, ready: Sequence[RecordedEvent]) -> None:
         producer = await self._ensure_producer()

@@ -33,6 +33,7 @@ async def main() -> None:
         source="/crm/test",
         bootstrap_servers=args.bootstrap,
         batch_size=args.batch_size,
+        checkpoint_interval=0,  # after every batch: the crash test counts checkpoints
     )
     relay = OutboxRelay(engine, config)
     if args.die_before_checkpoint:

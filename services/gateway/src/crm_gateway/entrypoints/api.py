@@ -115,14 +115,20 @@ def gateway_router(upstreams: Upstreams, views: CustomerViews, gate: Gatekeeper)
             )
         except ClientDisconnect:  # the caller left while its body was on the way
             return Response(status_code=CLIENT_CLOSED_REQUEST)
+        headers = {
+            name: value
+            for name in FORWARDED_RESPONSE_HEADERS
+            if (value := answer.headers.get(name)) is not None
+        }
+        if request.method != "HEAD" and is_small(answer.headers.get("content-length")):
+            try:
+                return Response(await answer.aread(), answer.status_code, headers)
+            finally:
+                await answer.aclose()
         return StreamingResponse(
             answer.aiter_raw(),
             status_code=answer.status_code,
-            headers={
-                name: value
-                for name in FORWARDED_RESPONSE_HEADERS
-                if (value := answer.headers.get(name)) is not None
-            },
+            headers=headers,
             background=BackgroundTask(answer.aclose),
         )
 
@@ -130,14 +136,22 @@ def gateway_router(upstreams: Upstreams, views: CustomerViews, gate: Gatekeeper)
 
 
 WHOLE_BODY_LIMIT = 1024 * 1024
-"""Bodies up to this size (by Content-Length) are read, then sent on with their length; larger
-or unsized ones (CSV imports) are streamed through as they arrive."""
+"""Bodies up to this size (by Content-Length), the caller's and the service's, are read whole,
+then sent on with their length in one write; larger or unsized ones (CSV imports and exports)
+are streamed through as they arrive."""
+
+
+def is_small(content_length: str | None) -> bool:
+    return (
+        content_length is not None
+        and content_length.isdigit()
+        and (int(content_length) <= WHOLE_BODY_LIMIT)
+    )
 
 
 async def request_body(request: Request) -> bytes | AsyncIterator[bytes] | None:
     if request.method in ("GET", "HEAD"):
         return None
-    size = request.headers.get("content-length")
-    if size is not None and size.isdigit() and int(size) <= WHOLE_BODY_LIMIT:
+    if is_small(request.headers.get("content-length")):
         return await request.body()
     return request.stream()
