@@ -66,12 +66,24 @@ class BackgroundWork:
         self.loop(relay.run(self.stop))
 
     async def consumer(
-        self, group: str, topics: Sequence[str], schema: str, apply: ApplyEvent
+        self,
+        group: str,
+        topics: Sequence[str],
+        schema: str,
+        apply: ApplyEvent,
+        event_types: frozenset[str] | None = None,
     ) -> None:
-        """An idempotent consumer in ``group`` (its claims kept in ``schema``), subscribed now."""
+        """An idempotent consumer in ``group`` (its claims kept in ``schema``), subscribed now;
+        ``event_types``: the only types it applies (None: all)."""
         consumer = IdempotentConsumer(
             self._engine,
-            ConsumerConfig(group, list(topics), schema, self._platform.kafka_bootstrap_servers),
+            ConsumerConfig(
+                group,
+                list(topics),
+                schema,
+                self._platform.kafka_bootstrap_servers,
+                event_types=event_types,
+            ),
             apply,
             ConsumerMetrics(self._registry, group=group),
         )

@@ -17,6 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import CollectorRegistry
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_shared.consumer import ConsumerConfig, IdempotentConsumer, consumer_broker, dlq_topic
@@ -132,6 +133,44 @@ async def test_applies_each_event_once_even_when_delivered_twice(
     rows = await applications(engine, read_model)
     assert sorted(r[0] for r in rows) == sorted(e.id for e in events)
     assert [r[2] for r in rows] == [1, 2, 3]
+
+
+async def test_a_consumer_of_some_event_types_passes_over_the_others_without_claiming_them(
+    engine: AsyncEngine, read_model: str, topic: str, kafka_bootstrap: str, unique_name: str
+) -> None:
+    merged_type = "crm.contacts.contact.merged"
+    merged = envelope("c1", 4).model_copy(
+        update={"type": merged_type, "dataschema": dataschema_for(merged_type, 1)}
+    )
+    renames = [envelope("c1", v) for v in (1, 2, 3)]
+    config = ConsumerConfig(
+        unique_name,
+        [topic],
+        read_model,
+        kafka_bootstrap,
+        event_types=frozenset({merged_type}),
+    )
+    consumer = IdempotentConsumer(engine, config, applier(read_model))
+    broker = consumer_broker(kafka_bootstrap, [consumer], graceful_timeout=10)
+    await publish(kafka_bootstrap, topic, [*renames, merged])
+    await broker.start()
+    try:
+
+        async def merge_applied() -> bool:
+            return len(await applications(engine, read_model)) >= 1
+
+        await wait_for(merge_applied)
+        await asyncio.sleep(1)  # time for anything else to (wrongly) arrive
+    finally:
+        await broker.stop()
+        await consumer.close()
+    assert [row[0] for row in await applications(engine, read_model)] == [merged.id]
+    async with engine.connect() as connection:
+        claimed = await connection.execute(
+            text(f'SELECT event_id FROM "{read_model}".processed_events WHERE consumer = :group'),
+            {"group": unique_name},
+        )
+        assert [row.event_id for row in claimed] == [merged.id]
 
 
 async def test_replaying_the_topic_from_the_start_changes_nothing(

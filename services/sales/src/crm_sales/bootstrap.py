@@ -26,7 +26,11 @@ from crm_sales.entrypoints.api import (
     pipelines_router,
     teams_router,
 )
-from crm_sales.entrypoints.contact_events import CONSUMER_GROUP, apply_contact_event
+from crm_sales.entrypoints.contact_events import (
+    APPLIED_TYPES,
+    CONSUMER_GROUP,
+    apply_contact_event,
+)
 from crm_sales.entrypoints.leads_api import leads_router
 from crm_shared.auth.client_credentials import ClientCredentials
 from crm_shared.background import BackgroundWork
@@ -102,6 +106,7 @@ def build_app(
                     [platform.topic("contacts")],
                     settings.db_schema,
                     apply_contact_event(store, handlers, activity_handlers),
+                    APPLIED_TYPES,
                 )
             if settings.run_scheduler:
                 background.loop(

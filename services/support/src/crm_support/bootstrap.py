@@ -26,7 +26,11 @@ from crm_support.application.inbound import InboundMail
 from crm_support.application.sla_timers import run_timers
 from crm_support.config import SupportSettings
 from crm_support.entrypoints.api import cases_router, setup_router
-from crm_support.entrypoints.contact_events import CONSUMER_GROUP, apply_contact_event
+from crm_support.entrypoints.contact_events import (
+    APPLIED_TYPES,
+    CONSUMER_GROUP,
+    apply_contact_event,
+)
 from crm_support.entrypoints.public_api import inbound_router, surveys_router
 from crm_support.entrypoints.smtp import start_smtp
 
@@ -87,6 +91,7 @@ def build_app(
                     [platform.topic("contacts")],
                     settings.db_schema,
                     apply_contact_event(store, cases),
+                    APPLIED_TYPES,
                 )
             if settings.run_timers:
                 background.loop(run_timers(cases, settings.timer_max_sleep_s, background.stop))

@@ -57,6 +57,10 @@ class ConsumerConfig:
     max_retries: int = 3
     retry_backoff: float = 0.2
     max_records: int = 500
+    event_types: frozenset[str] | None = None
+    """The event types the consumer applies; any other is passed over with no claim and no
+    transaction (a service that reacts to two kinds of another's events need not record every
+    event of its topic as processed). None: every type."""
 
 
 class IdempotentConsumer:
@@ -127,6 +131,11 @@ class IdempotentConsumer:
                 )
             except Exception as error:  # undecodable: no retry will help
                 await self._dead_letter(record, error, attempts=1)
+        wanted = self.config.event_types
+        if wanted is not None:
+            decoded = [
+                (record, envelope) for record, envelope in decoded if envelope.type in wanted
+            ]
         if not decoded:
             return
         try:

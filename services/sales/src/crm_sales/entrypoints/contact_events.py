@@ -20,6 +20,8 @@ from crm_shared.eventstore import EventStore
 
 CONSUMER_GROUP = "sales.contacts"
 """Its consumer group, after the platform's prefix: crm-sales.contacts."""
+APPLIED_TYPES = frozenset({ContactMerged.event_type, ContactErased.event_type})
+"""The only contacts events it applies; the consumer passes over the others unclaimed."""
 ACTOR = "crm-sales"
 
 
@@ -27,7 +29,7 @@ def apply_contact_event(
     store: EventStore, handlers: SalesHandlers, activities: ActivityHandlers
 ) -> ApplyEvent:
     async def apply(connection: AsyncConnection, envelope: EventEnvelope) -> None:
-        if envelope.type not in (ContactMerged.event_type, ContactErased.event_type):
+        if envelope.type not in APPLIED_TYPES:
             return
         event = CONTACTS.decode(envelope)
         caller = Caller(envelope.tenantid, ACTOR, envelope.correlationid or envelope.id)

@@ -16,12 +16,14 @@ from crm_support.application.cases import CaseHandlers
 
 CONSUMER_GROUP = "support.contacts"
 """Its consumer group, after the platform's prefix: crm-support.contacts."""
+APPLIED_TYPES = frozenset({ContactMerged.event_type, ContactErased.event_type})
+"""The only contacts events it applies; the consumer passes over the others unclaimed."""
 ACTOR = "crm-support"
 
 
 def apply_contact_event(store: EventStore, cases: CaseHandlers) -> ApplyEvent:
     async def apply(connection: AsyncConnection, envelope: EventEnvelope) -> None:
-        if envelope.type not in (ContactMerged.event_type, ContactErased.event_type):
+        if envelope.type not in APPLIED_TYPES:
             return
         event = CONTACTS.decode(envelope)
         caller = Caller(envelope.tenantid, ACTOR, envelope.correlationid or envelope.id)
