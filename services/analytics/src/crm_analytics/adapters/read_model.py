@@ -37,19 +37,40 @@ async def apply(
     at: datetime,
     changes: list[Change],
 ) -> None:
+    survivors = Survivors(connection, schema, tenant_id)
     for change in changes:
         if isinstance(change, Facts):
-            await _facts(connection, schema, tenant_id, at, change)
+            await _facts(connection, schema, tenant_id, at, change, survivors)
         elif isinstance(change, Entry):
-            await _entry(connection, schema, tenant_id, event_id, at, change)
+            await _entry(connection, schema, tenant_id, event_id, at, change, survivors)
         elif isinstance(change, Consent):
-            await _consent(connection, schema, tenant_id, at, change)
+            await _consent(connection, schema, tenant_id, at, change, survivors)
         elif isinstance(change, Membership):
-            await _membership(connection, schema, tenant_id, change)
+            await _membership(connection, schema, tenant_id, change, survivors)
         elif isinstance(change, Merge):
             await _merge(connection, schema, tenant_id, change)
+            survivors.forget()
         elif isinstance(change, Erasure):
-            await _erasure(connection, schema, tenant_id, at, change)
+            await _erasure(connection, schema, tenant_id, at, change, survivors)
+
+
+class Survivors:
+    """``survivor`` looked up once per contact while one event is applied (an event's facts
+    and its timeline entry name the same contact); a merge among its changes forgets them."""
+
+    def __init__(self, connection: AsyncConnection, schema: str, tenant_id: str) -> None:
+        self._connection, self._schema, self._tenant_id = connection, schema, tenant_id
+        self._known: dict[str, str] = {}
+
+    async def of(self, contact_id: str) -> str:
+        if contact_id not in self._known:
+            self._known[contact_id] = await survivor(
+                self._connection, self._schema, self._tenant_id, contact_id
+            )
+        return self._known[contact_id]
+
+    def forget(self) -> None:
+        self._known.clear()
 
 
 async def survivor(
@@ -72,13 +93,14 @@ async def survivor(
 
 
 async def _facts(
-    connection: AsyncConnection, schema: str, tenant_id: str, at: datetime, facts: Facts
+    connection: AsyncConnection,
+    schema: str,
+    tenant_id: str,
+    at: datetime,
+    facts: Facts,
+    survivors: Survivors,
 ) -> None:
-    contact_id = (
-        await survivor(connection, schema, tenant_id, facts.contact_id)
-        if facts.contact_id
-        else None
-    )
+    contact_id = await survivors.of(facts.contact_id) if facts.contact_id else None
     await connection.execute(
         sql(
             f'INSERT INTO "{schema}".entities AS e (tenant_id, kind, entity_id, contact_id,'
@@ -102,11 +124,16 @@ async def _facts(
 
 
 async def customers_of(
-    connection: AsyncConnection, schema: str, tenant_id: str, kind: EntityKind, entity_id: str
+    connection: AsyncConnection,
+    schema: str,
+    tenant_id: str,
+    kind: EntityKind,
+    entity_id: str,
+    survivors: Survivors,
 ) -> list[str]:
     """The customers (contact and account ids) an entity concerns."""
     if kind == "contact":
-        return [await survivor(connection, schema, tenant_id, entity_id)]
+        return [await survivors.of(entity_id)]
     if kind == "account":
         return [entity_id]
     row = (
@@ -123,7 +150,9 @@ async def customers_of(
         return []
     found = [i for i in (row.contact_id, row.account_id) if i]
     if not found and row.opportunity_id:  # an activity about a deal: its customers
-        return await customers_of(connection, schema, tenant_id, "opportunity", row.opportunity_id)
+        return await customers_of(
+            connection, schema, tenant_id, "opportunity", row.opportunity_id, survivors
+        )
     return found
 
 
@@ -134,8 +163,11 @@ async def _entry(
     event_id: str,
     at: datetime,
     entry: Entry,
+    survivors: Survivors,
 ) -> None:
-    customers = await customers_of(connection, schema, tenant_id, entry.kind, entry.entity_id)
+    customers = await customers_of(
+        connection, schema, tenant_id, entry.kind, entry.entity_id, survivors
+    )
     if not customers:
         return
     await connection.execute(
@@ -161,9 +193,14 @@ async def _entry(
 
 
 async def _consent(
-    connection: AsyncConnection, schema: str, tenant_id: str, at: datetime, consent: Consent
+    connection: AsyncConnection,
+    schema: str,
+    tenant_id: str,
+    at: datetime,
+    consent: Consent,
+    survivors: Survivors,
 ) -> None:
-    contact_id = await survivor(connection, schema, tenant_id, consent.contact_id)
+    contact_id = await survivors.of(consent.contact_id)
     await connection.execute(
         sql(
             f'INSERT INTO "{schema}".consents AS c (tenant_id, contact_id, channel, status,'
@@ -185,9 +222,13 @@ async def _consent(
 
 
 async def _membership(
-    connection: AsyncConnection, schema: str, tenant_id: str, membership: Membership
+    connection: AsyncConnection,
+    schema: str,
+    tenant_id: str,
+    membership: Membership,
+    survivors: Survivors,
 ) -> None:
-    contact_id = await survivor(connection, schema, tenant_id, membership.contact_id)
+    contact_id = await survivors.of(membership.contact_id)
     keys = {"tenant": tenant_id, "account": membership.account_id, "contact": contact_id}
     if not membership.linked:
         await connection.execute(
@@ -244,7 +285,12 @@ async def _merge(connection: AsyncConnection, schema: str, tenant_id: str, merge
 
 
 async def _erasure(
-    connection: AsyncConnection, schema: str, tenant_id: str, at: datetime, erasure: Erasure
+    connection: AsyncConnection,
+    schema: str,
+    tenant_id: str,
+    at: datetime,
+    erasure: Erasure,
+    survivors: Survivors,
 ) -> None:
     """Nothing personal is held; the contacts are marked erased so the view can say so."""
     for contact_id in erasure.contact_ids:
@@ -254,6 +300,7 @@ async def _erasure(
             tenant_id,
             at,
             Facts("contact", contact_id, {"erased": True, "erased_at": at.isoformat()}),
+            survivors,
         )
 
 
