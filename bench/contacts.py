@@ -107,8 +107,8 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=2,
-        help="processes serving the API (CONTACTS_HTTP_WORKERS): one per core",
+        default=1,
+        help="processes serving the API (CONTACTS_HTTP_WORKERS; the service's default is 1)",
     )
     args = parser.parse_args()
 
