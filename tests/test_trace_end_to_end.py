@@ -1,8 +1,8 @@
-"""One trace, on the running platform: a request to the gateway, the contacts service it
-reaches, the relay publishing the event to Kafka, and every consumer that reacts to it (sales,
-support, analytics), each service a process of its own exporting spans over OTLP/HTTP to a
-collector this test runs. The parent-child chain is checked link by link, with the messaging
-attributes of the current OpenTelemetry semantic conventions."""
+"""One trace, on the running platform: a request to the gateway (a merge of two contacts), the
+contacts service it reaches, the relay publishing the event to Kafka, and every consumer that
+reacts to it (sales, support, analytics), each service a process of its own exporting spans
+over OTLP/HTTP to a collector this test runs. The parent-child chain is checked link by link,
+with the messaging attributes of the current OpenTelemetry semantic conventions."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ from crm_shared.settings import PlatformSettings
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CONSUMERS = ["sales", "support", "analytics"]
-"""The services consuming the contacts topic: each must show the event's processing."""
+"""The services consuming the contacts topic that act on a merge: each must show its processing
+(sales and support pass over the contacts events they do not act on, a creation among them)."""
 
 
 @dataclass(frozen=True)
@@ -130,14 +131,21 @@ async def test_a_gateway_request_is_one_trace_through_kafka_into_every_consumer(
     unique_name: str,
 ) -> None:
     token = dev_issuer.mint("sam", unique_name, ["sales"])
+    authorised = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=platform["gateway"], timeout=30) as api:
-        created = await api.post(
-            "/contacts",
-            json={"first_name": "Grace", "last_name": "Hopper"},
-            headers={"Authorization": f"Bearer {token}"},
+        made = [
+            await api.post("/contacts", json={"last_name": name}, headers=authorised)
+            for name in ("Hopper", "Hopper")
+        ]
+        assert all(m.status_code == 201 for m in made), [m.text for m in made]
+        survivor, duplicate = (m.json() for m in made)
+        merged = await api.post(
+            f"/contacts/{survivor['id']}/merge",
+            json={"duplicate_id": duplicate["id"], "duplicate_version": duplicate["version"]},
+            headers={**authorised, "If-Match": made[0].headers["ETag"]},
         )
-    assert created.status_code == 201, created.text
-    contact_id = created.json()["id"]
+    assert merged.status_code == 200, merged.text
+    contact_id = survivor["id"]
     topic = PlatformSettings(topic_prefix=unique_name).topic("contacts")
 
     def processing(service: str) -> list[Span]:
@@ -149,27 +157,34 @@ async def test_a_gateway_request_is_one_trace_through_kafka_into_every_consumer(
             and s.attributes.get("messaging.kafka.message.key") == contact_id
         ]
 
+    def merge_trace() -> bytes | None:
+        """The trace of the merge: sales acts on nothing else of the survivor's."""
+        spans = processing("sales")
+        return spans[0].trace_id if spans else None
+
+    def processing_the_merge(service: str) -> list[Span]:
+        return [s for s in processing(service) if s.trace_id == merge_trace()]
+
     deadline = asyncio.get_running_loop().time() + 60
-    while not all(processing(service) for service in CONSUMERS):
-        missing = [service for service in CONSUMERS if not processing(service)]
+    while not all(processing_the_merge(service) for service in CONSUMERS):
+        missing = [service for service in CONSUMERS if not processing_the_merge(service)]
         assert asyncio.get_running_loop().time() < deadline, f"no process span from {missing}"
         await asyncio.sleep(0.2)
     await asyncio.sleep(0.5)  # the last parents' batches
 
+    assert len(processing("sales")) == 1  # the survivor's creation passed over, unprocessed
     spans = list(collector.spans)
     by_id = {span.span_id: span for span in spans}
-    (root,) = [
-        s
-        for s in spans
-        if s.service == "gateway"
-        and s.kind == OtlpSpan.SPAN_KIND_SERVER
-        and not s.parent_id
-        and s.name.startswith("POST ")
-    ]
+    roots: set[bytes] = set()
     for service in CONSUMERS:
-        (process,) = processing(service)
+        (process,) = processing_the_merge(service)
         chain = ancestry(process, by_id)
-        assert chain[-1] == root, [f"{s.service}/{s.name}" for s in chain]
+        root = chain[-1]
+        roots.add(root.span_id)
+        assert root.service == "gateway", [f"{s.service}/{s.name}" for s in chain]
+        assert root.kind == OtlpSpan.SPAN_KIND_SERVER
+        assert not root.parent_id
+        assert root.name.startswith("POST ")
         assert {s.trace_id for s in chain} == {root.trace_id}
 
         publish = chain[1]
@@ -199,5 +214,8 @@ async def test_a_gateway_request_is_one_trace_through_kafka_into_every_consumer(
         assert published["messaging.destination.name"] == topic
         assert published["messaging.kafka.message.key"] == contact_id
 
-    groups = {processing(s)[0].attributes["messaging.consumer.group.name"] for s in CONSUMERS}
+    assert len(roots) == 1, "every consumer's processing continues the one merge request"
+    groups = {
+        processing_the_merge(s)[0].attributes["messaging.consumer.group.name"] for s in CONSUMERS
+    }
     assert len(groups) == len(CONSUMERS), "each service reads in a consumer group of its own"
