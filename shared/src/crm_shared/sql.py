@@ -10,12 +10,13 @@ the statement does.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 # A bind parameter as SQLAlchemy's text() reads one: ``:name``, but not a ``::type`` cast.
 _NAMED_PARAMETER = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
@@ -59,3 +60,39 @@ def rows_affected(status: str) -> int:
     """The row count of a command tag such as ``INSERT 0 3`` or ``UPDATE 2`` (0 if none)."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
+
+
+class DriverStatements:
+    """Statements (``:name`` parameters) run on the asyncpg connection under an SQLAlchemy
+    connection, in the transaction that connection has open: for the hottest statements of a
+    consumer, whose transaction SQLAlchemy began. Rows read by column name (``row["name"]``);
+    jsonb columns come back decoded."""
+
+    def __init__(self, driver: Any) -> None:
+        self._driver = driver
+
+    @classmethod
+    async def of(cls, connection: AsyncConnection) -> DriverStatements:
+        """Refused outside a transaction: a statement there would commit on its own."""
+        if not connection.in_transaction():
+            raise RuntimeError("driver statements run only in an open transaction")
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None, "the connection was invalidated"
+        if not driver.is_in_transaction():  # SQLAlchemy begins on the first statement
+            await connection.execute(sql("SELECT 1"))
+        return cls(driver)
+
+    async def fetch(self, statement: str, params: Mapping[str, Any]) -> list[Any]:
+        prepared = positional(statement)
+        rows: list[Any] = await self._driver.fetch(prepared.text, *prepared.arguments(params))
+        return rows
+
+    async def execute(self, statement: str, params: Mapping[str, Any]) -> int:
+        """Returns the number of rows the statement changed."""
+        prepared = positional(statement)
+        status = await self._driver.execute(prepared.text, *prepared.arguments(params))
+        return rows_affected(status)
+
+    async def execute_many(self, statement: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        prepared = positional(statement)
+        await self._driver.executemany(prepared.text, [prepared.arguments(r) for r in rows])

@@ -20,7 +20,7 @@ from crm_shared.eventstore.commits import COMMITS
 from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.eventstore.model import EventMetadata, NewEvent, RecordedEvent
 from crm_shared.eventstore.schema import events, schema_map
-from crm_shared.sql import positional, rows_affected
+from crm_shared.sql import DriverStatements
 
 # Every unit of work takes its transaction id in the same round trip as its BEGIN, so before it
 # can draw any position from the identity sequence. Then any transaction that could still fill
@@ -181,6 +181,7 @@ class UnitOfWork:
     def __init__(self, connection: AsyncConnection, driver: Any, statements: _Statements) -> None:
         self.connection = connection
         self._driver = driver
+        self._on_driver = DriverStatements(driver)
         self._statements = statements
         self.appended = False
         """Whether events were written (the relay is told when they commit)."""
@@ -192,15 +193,11 @@ class UnitOfWork:
         For the hottest statements of a command: it skips SQLAlchemy's statement layer, and the
         driver prepares the statement once per connection. jsonb columns come back decoded.
         """
-        prepared = positional(statement)
-        rows: list[Any] = await self._driver.fetch(prepared.text, *prepared.arguments(params))
-        return rows
+        return await self._on_driver.fetch(statement, params)
 
     async def execute(self, statement: str, params: Mapping[str, Any]) -> int:
         """Run ``statement`` as ``fetch`` does; returns the number of rows it changed."""
-        prepared = positional(statement)
-        status = await self._driver.execute(prepared.text, *prepared.arguments(params))
-        return rows_affected(status)
+        return await self._on_driver.execute(statement, params)
 
     async def append_new_streams(
         self, streams: Sequence[tuple[str, Sequence[NewEvent]]], metadata: EventMetadata

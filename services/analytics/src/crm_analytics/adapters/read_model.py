@@ -24,7 +24,7 @@ from crm_analytics.domain.projection import (
     Membership,
     Merge,
 )
-from crm_shared.sql import sql
+from crm_shared.sql import DriverStatements, sql
 
 MAX_MERGE_CHAIN = 32
 
@@ -37,7 +37,7 @@ async def apply(
     at: datetime,
     changes: list[Change],
 ) -> None:
-    survivors = Survivors(connection, schema, tenant_id)
+    survivors = Survivors(await DriverStatements.of(connection), schema, tenant_id)
     for change in changes:
         if isinstance(change, Facts):
             await _facts(connection, schema, tenant_id, at, change, survivors)
@@ -56,17 +56,25 @@ async def apply(
 
 class Survivors:
     """``survivor`` looked up once per contact while one event is applied (an event's facts
-    and its timeline entry name the same contact); a merge among its changes forgets them."""
+    and its timeline entry name the same contact); a merge among its changes forgets them.
 
-    def __init__(self, connection: AsyncConnection, schema: str, tenant_id: str) -> None:
-        self._connection, self._schema, self._tenant_id = connection, schema, tenant_id
+    ``statements``: the applying transaction's, on the driver (the projection's hot path)."""
+
+    def __init__(self, statements: DriverStatements, schema: str, tenant_id: str) -> None:
+        self.statements, self._schema, self._tenant_id = statements, schema, tenant_id
         self._known: dict[str, str] = {}
 
     async def of(self, contact_id: str) -> str:
         if contact_id not in self._known:
-            self._known[contact_id] = await survivor(
-                self._connection, self._schema, self._tenant_id, contact_id
-            )
+            current = contact_id
+            for _ in range(MAX_MERGE_CHAIN):
+                rows = await self.statements.fetch(
+                    _survivor_of(self._schema), {"tenant": self._tenant_id, "id": current}
+                )
+                if not rows:
+                    break
+                current = str(rows[0]["survivor_id"])
+            self._known[contact_id] = current
         return self._known[contact_id]
 
     def forget(self) -> None:
@@ -80,16 +88,18 @@ async def survivor(
     current = contact_id
     for _ in range(MAX_MERGE_CHAIN):
         found = await connection.scalar(
-            sql(
-                f'SELECT survivor_id FROM "{schema}".merges'
-                " WHERE tenant_id = :tenant AND merged_id = :id"
-            ),
-            {"tenant": tenant_id, "id": current},
+            sql(_survivor_of(schema)), {"tenant": tenant_id, "id": current}
         )
         if found is None:
             return current
         current = str(found)
     return current
+
+
+def _survivor_of(schema: str) -> str:
+    return (
+        f'SELECT survivor_id FROM "{schema}".merges WHERE tenant_id = :tenant AND merged_id = :id'
+    )
 
 
 async def _facts(
@@ -101,8 +111,8 @@ async def _facts(
     survivors: Survivors,
 ) -> None:
     contact_id = await survivors.of(facts.contact_id) if facts.contact_id else None
-    await connection.execute(
-        sql(
+    await survivors.statements.execute(
+        (
             f'INSERT INTO "{schema}".entities AS e (tenant_id, kind, entity_id, contact_id,'
             " account_id, data, updated_at) VALUES (:tenant, :kind, :id, :contact, :account,"
             " CAST(:data AS jsonb), :at) ON CONFLICT (tenant_id, kind, entity_id) DO UPDATE SET"
@@ -136,22 +146,19 @@ async def customers_of(
         return [await survivors.of(entity_id)]
     if kind == "account":
         return [entity_id]
-    row = (
-        await connection.execute(
-            sql(
-                "SELECT contact_id, account_id, data->>'opportunity_id' AS opportunity_id"
-                f' FROM "{schema}".entities'
-                " WHERE tenant_id = :tenant AND kind = :kind AND entity_id = :id"
-            ),
-            {"tenant": tenant_id, "kind": kind, "id": entity_id},
-        )
-    ).one_or_none()
-    if row is None:
+    rows = await survivors.statements.fetch(
+        "SELECT contact_id, account_id, data->>'opportunity_id' AS opportunity_id"
+        f' FROM "{schema}".entities'
+        " WHERE tenant_id = :tenant AND kind = :kind AND entity_id = :id",
+        {"tenant": tenant_id, "kind": kind, "id": entity_id},
+    )
+    if not rows:
         return []
-    found = [i for i in (row.contact_id, row.account_id) if i]
-    if not found and row.opportunity_id:  # an activity about a deal: its customers
+    [row] = rows
+    found = [i for i in (row["contact_id"], row["account_id"]) if i]
+    if not found and row["opportunity_id"]:  # an activity about a deal: its customers
         return await customers_of(
-            connection, schema, tenant_id, "opportunity", row.opportunity_id, survivors
+            connection, schema, tenant_id, "opportunity", row["opportunity_id"], survivors
         )
     return found
 
@@ -170,8 +177,8 @@ async def _entry(
     )
     if not customers:
         return
-    await connection.execute(
-        sql(
+    await survivors.statements.execute_many(
+        (
             f'INSERT INTO "{schema}".timeline (tenant_id, customer_id, event_id, at, kind,'
             " entity_id, what, details) VALUES (:tenant, :customer, :event, :at, :kind, :entity,"
             " :what, CAST(:details AS jsonb)) ON CONFLICT DO NOTHING"
