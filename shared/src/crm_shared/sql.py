@@ -62,14 +62,31 @@ def rows_affected(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
-class DriverStatements:
-    """Statements (``:name`` parameters) run on the asyncpg connection under an SQLAlchemy
-    connection, in the transaction that connection has open: for the hottest statements of a
-    consumer, whose transaction SQLAlchemy began. Rows read by column name (``row["name"]``);
-    jsonb columns come back decoded."""
+class DriverReads:
+    """Queries (``:name`` parameters) run on the asyncpg connection under an SQLAlchemy
+    connection, skipping SQLAlchemy's statement layer (for the hottest reads). Outside a
+    transaction each runs on its own, as each statement does under READ COMMITTED anyway.
+    Rows read by column name (``row["name"]``, ``dict(row)``); jsonb comes back decoded."""
 
     def __init__(self, driver: Any) -> None:
         self._driver = driver
+
+    @classmethod
+    async def on(cls, connection: AsyncConnection) -> DriverReads:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None, "the connection was invalidated"
+        return cls(driver)
+
+    async def fetch(self, statement: str, params: Mapping[str, Any]) -> list[Any]:
+        prepared = positional(statement)
+        rows: list[Any] = await self._driver.fetch(prepared.text, *prepared.arguments(params))
+        return rows
+
+
+class DriverStatements(DriverReads):
+    """Statements, writes among them, run on the driver as ``DriverReads`` are, in the
+    transaction the SQLAlchemy connection has open: for the hottest statements of a consumer,
+    whose transaction SQLAlchemy began."""
 
     @classmethod
     async def of(cls, connection: AsyncConnection) -> DriverStatements:
@@ -81,11 +98,6 @@ class DriverStatements:
         if not driver.is_in_transaction():  # SQLAlchemy begins on the first statement
             await connection.execute(sql("SELECT 1"))
         return cls(driver)
-
-    async def fetch(self, statement: str, params: Mapping[str, Any]) -> list[Any]:
-        prepared = positional(statement)
-        rows: list[Any] = await self._driver.fetch(prepared.text, *prepared.arguments(params))
-        return rows
 
     async def execute(self, statement: str, params: Mapping[str, Any]) -> int:
         """Returns the number of rows the statement changed."""

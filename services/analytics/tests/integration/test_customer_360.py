@@ -20,6 +20,7 @@ from crm_shared.contracts import sales as s
 from crm_shared.contracts import support as su
 from crm_shared.events import EventEnvelope
 from crm_shared.privacy.sealing import SubjectCipher, new_data_key
+from crm_shared.sql import DriverReads
 
 from .conftest import ADA, BOB, T0, Events, Topics, consume
 
@@ -356,7 +357,7 @@ async def test_the_view_takes_the_newest_of_each_kind_of_linked_record_up_to_a_l
                     {"kind": kind, "id": f"{kind}-{n}", "at": T0 + timedelta(minutes=n)},
                 )
         linked = await rm.related(
-            connection,
+            await DriverReads.on(connection),
             analytics_schema,
             "tenant-a",
             ("opportunity", "case", "activity", "quote"),

@@ -24,7 +24,7 @@ from crm_analytics.domain.projection import (
     Membership,
     Merge,
 )
-from crm_shared.sql import DriverStatements, sql
+from crm_shared.sql import DriverReads, DriverStatements, sql
 
 MAX_MERGE_CHAIN = 32
 
@@ -66,40 +66,28 @@ class Survivors:
 
     async def of(self, contact_id: str) -> str:
         if contact_id not in self._known:
-            current = contact_id
-            for _ in range(MAX_MERGE_CHAIN):
-                rows = await self.statements.fetch(
-                    _survivor_of(self._schema), {"tenant": self._tenant_id, "id": current}
-                )
-                if not rows:
-                    break
-                current = str(rows[0]["survivor_id"])
-            self._known[contact_id] = current
+            self._known[contact_id] = await survivor(
+                self.statements, self._schema, self._tenant_id, contact_id
+            )
         return self._known[contact_id]
 
     def forget(self) -> None:
         self._known.clear()
 
 
-async def survivor(
-    connection: AsyncConnection, schema: str, tenant_id: str, contact_id: str
-) -> str:
+async def survivor(reads: DriverReads, schema: str, tenant_id: str, contact_id: str) -> str:
     """The contact ``contact_id`` now lives on as (itself, unless merged)."""
     current = contact_id
     for _ in range(MAX_MERGE_CHAIN):
-        found = await connection.scalar(
-            sql(_survivor_of(schema)), {"tenant": tenant_id, "id": current}
+        rows = await reads.fetch(
+            f'SELECT survivor_id FROM "{schema}".merges'
+            " WHERE tenant_id = :tenant AND merged_id = :id",
+            {"tenant": tenant_id, "id": current},
         )
-        if found is None:
+        if not rows:
             return current
-        current = str(found)
+        current = str(rows[0]["survivor_id"])
     return current
-
-
-def _survivor_of(schema: str) -> str:
-    return (
-        f'SELECT survivor_id FROM "{schema}".merges WHERE tenant_id = :tenant AND merged_id = :id'
-    )
 
 
 async def _facts(
@@ -312,26 +300,24 @@ async def _erasure(
 
 
 async def entities_named(
-    connection: AsyncConnection,
+    reads: DriverReads,
     schema: str,
     tenant_id: str,
     kinds: Sequence[str],
     entity_id: str,
 ) -> dict[str, dict[str, Any]]:
     """The entities called ``entity_id`` among ``kinds``, by kind (one query)."""
-    result = await connection.execute(
-        sql(
-            "SELECT kind, entity_id, contact_id, account_id, data, updated_at"
-            f' FROM "{schema}".entities'
-            " WHERE tenant_id = :tenant AND kind = ANY(:kinds) AND entity_id = :id"
-        ),
+    rows = await reads.fetch(
+        "SELECT kind, entity_id, contact_id, account_id, data, updated_at"
+        f' FROM "{schema}".entities'
+        " WHERE tenant_id = :tenant AND kind = ANY(:kinds) AND entity_id = :id",
         {"tenant": tenant_id, "kinds": list(kinds), "id": entity_id},
     )
-    return {row.kind: dict(row._mapping) for row in result}
+    return {row["kind"]: dict(row) for row in rows}
 
 
 async def related(
-    connection: AsyncConnection,
+    reads: DriverReads,
     schema: str,
     tenant_id: str,
     kinds: Sequence[str],
@@ -342,8 +328,8 @@ async def related(
     """Entities of each of ``kinds`` linked to the customer, most recently changed first, at
     most ``limit`` of each kind (one query)."""
     assert customer_column in ("contact_id", "account_id")
-    result = await connection.execute(
-        sql(
+    rows = await reads.fetch(
+        (
             "SELECT kind, entity_id, contact_id, account_id, data, updated_at FROM ("
             " SELECT kind, entity_id, contact_id, account_id, data, updated_at, row_number()"
             " OVER (PARTITION BY kind ORDER BY updated_at DESC, entity_id) AS n"
@@ -354,31 +340,31 @@ async def related(
         {"tenant": tenant_id, "kinds": list(kinds), "customer": customer_id, "limit": limit},
     )
     found: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
-    for row in result:
-        found[row.kind].append(dict(row._mapping))
+    for row in rows:
+        found[row["kind"]].append(dict(row))
     return found
 
 
 async def consents(
-    connection: AsyncConnection, schema: str, tenant_id: str, contact_id: str
+    reads: DriverReads, schema: str, tenant_id: str, contact_id: str
 ) -> list[dict[str, Any]]:
-    result = await connection.execute(
-        sql(
+    rows = await reads.fetch(
+        (
             "SELECT channel, status, lawful_basis, source, at"
             f' FROM "{schema}".consents WHERE tenant_id = :tenant AND contact_id = :contact'
             " ORDER BY channel"
         ),
         {"tenant": tenant_id, "contact": contact_id},
     )
-    return [dict(row._mapping) for row in result]
+    return [dict(row) for row in rows]
 
 
 async def memberships(
-    connection: AsyncConnection, schema: str, tenant_id: str, column: str, customer_id: str
+    reads: DriverReads, schema: str, tenant_id: str, column: str, customer_id: str
 ) -> list[dict[str, Any]]:
     assert column in ("contact_id", "account_id")
-    result = await connection.execute(
-        sql(
+    rows = await reads.fetch(
+        (
             "SELECT m.account_id, m.contact_id, m.role, m.is_primary,"
             " a.data->>'name' AS account_name, p.data->>'lifecycle_stage' AS lifecycle_stage"
             f' FROM "{schema}".memberships m'
@@ -391,11 +377,11 @@ async def memberships(
         ),
         {"tenant": tenant_id, "customer": customer_id},
     )
-    return [dict(row._mapping) for row in result]
+    return [dict(row) for row in rows]
 
 
 async def timeline(
-    connection: AsyncConnection,
+    reads: DriverReads,
     schema: str,
     tenant_id: str,
     customer_id: str,
@@ -408,25 +394,19 @@ async def timeline(
     if before is not None:
         where += " AND (at, event_id) < (:at, :event)"
         params |= {"at": before[0], "event": before[1]}
-    result = await connection.execute(
-        sql(
-            f'SELECT event_id, at, kind, entity_id, what, details FROM "{schema}".timeline'
-            f" WHERE {where} ORDER BY at DESC, event_id DESC LIMIT :limit"
-        ),
+    rows = await reads.fetch(
+        f'SELECT event_id, at, kind, entity_id, what, details FROM "{schema}".timeline'
+        f" WHERE {where} ORDER BY at DESC, event_id DESC LIMIT :limit",
         params,
     )
-    return [dict(row._mapping) for row in result]
+    return [dict(row) for row in rows]
 
 
-async def is_known(
-    connection: AsyncConnection, schema: str, tenant_id: str, customer_id: str
-) -> bool:
-    found = await connection.scalar(
-        sql(
-            f'SELECT EXISTS (SELECT 1 FROM "{schema}".entities WHERE tenant_id = :tenant'
-            " AND (entity_id = :id AND kind IN ('contact', 'account') OR contact_id = :id"
-            " OR account_id = :id))"
-        ),
+async def is_known(reads: DriverReads, schema: str, tenant_id: str, customer_id: str) -> bool:
+    rows = await reads.fetch(
+        f'SELECT EXISTS (SELECT 1 FROM "{schema}".entities WHERE tenant_id = :tenant'
+        " AND (entity_id = :id AND kind IN ('contact', 'account') OR contact_id = :id"
+        " OR account_id = :id)) AS known",
         {"tenant": tenant_id, "id": customer_id},
     )
-    return bool(found)
+    return bool(rows[0]["known"])

@@ -6,11 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_analytics.adapters import read_model as rm
 from crm_analytics.application.generations import LiveGeneration
 from crm_shared.errors import NotFound
+from crm_shared.sql import DriverReads
 
 RELATED_LIMIT = 200
 
@@ -26,18 +27,19 @@ class CustomerViews:
 
     async def view(self, tenant_id: str, customer_id: str, timeline_limit: int) -> dict[str, Any]:
         async with self.engine.connect() as connection:
+            reads = await DriverReads.on(connection)
             schema = self.schema
-            current = await rm.survivor(connection, schema, tenant_id, customer_id)
+            current = await rm.survivor(reads, schema, tenant_id, customer_id)
             named = await rm.entities_named(
-                connection, schema, tenant_id, ("contact", "account"), current
+                reads, schema, tenant_id, ("contact", "account"), current
             )
-            if not named and not await rm.is_known(connection, schema, tenant_id, current):
+            if not named and not await rm.is_known(reads, schema, tenant_id, current):
                 raise NotFound(f"no customer {customer_id}")
             contact, account = named.get("contact"), named.get("account")
             kind = "account" if account is not None else "contact"
             column = "account_id" if kind == "account" else "contact_id"
             linked = await rm.related(
-                connection,
+                reads,
                 schema,
                 tenant_id,
                 ("opportunity", "case", "activity"),
@@ -50,15 +52,11 @@ class CustomerViews:
                 linked["case"],
                 linked["activity"],
             )
-            members = await rm.memberships(connection, schema, tenant_id, column, current)
+            members = await rm.memberships(reads, schema, tenant_id, column, current)
             consent = (
-                await rm.consents(connection, schema, tenant_id, current)
-                if kind == "contact"
-                else []
+                await rm.consents(reads, schema, tenant_id, current) if kind == "contact" else []
             )
-            entries = await rm.timeline(
-                connection, schema, tenant_id, current, timeline_limit + 1, None
-            )
+            entries = await rm.timeline(reads, schema, tenant_id, current, timeline_limit + 1, None)
         profile = (account if kind == "account" else contact) or {"data": {}}
         return {
             "customer_id": current,
@@ -77,16 +75,15 @@ class CustomerViews:
         self, tenant_id: str, customer_id: str, limit: int, before: tuple[datetime, str] | None
     ) -> dict[str, Any]:
         async with self.engine.connect() as connection:
-            current = await self._known(connection, tenant_id, customer_id)
-            entries = await rm.timeline(
-                connection, self.schema, tenant_id, current, limit + 1, before
-            )
+            reads = await DriverReads.on(connection)
+            current = await self._known(reads, tenant_id, customer_id)
+            entries = await rm.timeline(reads, self.schema, tenant_id, current, limit + 1, before)
         return page(entries, limit)
 
-    async def _known(self, connection: AsyncConnection, tenant_id: str, customer_id: str) -> str:
+    async def _known(self, reads: DriverReads, tenant_id: str, customer_id: str) -> str:
         """The customer as it now lives on (a merged contact: its survivor); 404 if unknown."""
-        current = await rm.survivor(connection, self.schema, tenant_id, customer_id)
-        if not await rm.is_known(connection, self.schema, tenant_id, current):
+        current = await rm.survivor(reads, self.schema, tenant_id, customer_id)
+        if not await rm.is_known(reads, self.schema, tenant_id, current):
             raise NotFound(f"no customer {customer_id}")
         return current
 
