@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -60,6 +60,13 @@ def rows_affected(status: str) -> int:
     """The row count of a command tag such as ``INSERT 0 3`` or ``UPDATE 2`` (0 if none)."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
+
+
+class Reads(Protocol):
+    """What runs a query on the driver connection: ``DriverReads``, ``DriverStatements`` or a
+    unit of work (``UnitOfWork.fetch``)."""
+
+    async def fetch(self, statement: str, params: Mapping[str, Any]) -> list[Any]: ...
 
 
 class DriverReads:

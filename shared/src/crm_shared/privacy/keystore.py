@@ -7,15 +7,15 @@ created with the subject's first event and destroyed with its erasure event, ato
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.privacy.sealing import KeyEncryptionKey, SealError, SubjectCipher, new_data_key
-from crm_shared.sql import sql
+from crm_shared.sql import Reads, sql
 
 if TYPE_CHECKING:
     from crm_shared.eventstore import UnitOfWork
@@ -63,35 +63,21 @@ class SubjectKeyStore:
         if result.rowcount != len(keys):
             raise SealError("an erased subject cannot be given a new key")
 
-    async def cipher(self, connection: AsyncConnection, subject_id: str) -> SubjectCipher:
-        """The subject's cipher; keyless (opens nothing) when the subject was erased."""
-        return (await self.ciphers(connection, [subject_id]))[subject_id]
+    async def cipher(self, reads: Reads, subject_id: str) -> SubjectCipher:
+        """The subject's cipher; keyless (opens nothing) when the subject was erased.
+        ``reads``: a command's unit of work, or ``DriverReads`` for a query."""
+        return (await self.ciphers(reads, [subject_id]))[subject_id]
 
-    async def ciphers(
-        self, connection: AsyncConnection, subject_ids: Iterable[str]
-    ) -> dict[str, SubjectCipher]:
+    async def ciphers(self, reads: Reads, subject_ids: Iterable[str]) -> dict[str, SubjectCipher]:
         """The cipher of each subject: keyed, erased, or keyless (never given a key)."""
         ids = list(dict.fromkeys(subject_ids))
-        result = await connection.execute(sql(self._keys_of), {"ids": ids})
-        return self._ciphers_from(ids, [row._mapping for row in result])
-
-    async def cipher_in(self, uow: UnitOfWork, subject_id: str) -> SubjectCipher:
-        """``cipher``, read in ``uow`` (a command's transaction, on its hottest path)."""
-        rows = await uow.fetch(self._keys_of, {"ids": [subject_id]})
-        return self._ciphers_from([subject_id], rows)[subject_id]
-
-    @property
-    def _keys_of(self) -> str:
-        return (
+        rows = await reads.fetch(
             f'SELECT subject_id, wrapped_key, NULL AS erased FROM "{self.schema}".subject_keys'
             " WHERE subject_id = ANY(:ids) UNION ALL"
             f' SELECT subject_id, NULL, true FROM "{self.schema}".erased_subjects'
-            " WHERE subject_id = ANY(:ids)"
+            " WHERE subject_id = ANY(:ids)",
+            {"ids": ids},
         )
-
-    def _ciphers_from(
-        self, ids: list[str], rows: Iterable[Mapping[Any, Any]]
-    ) -> dict[str, SubjectCipher]:
         ciphers = {i: SubjectCipher(i, None) for i in ids}
         for row in rows:
             subject_id = row["subject_id"]

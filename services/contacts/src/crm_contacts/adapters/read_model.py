@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_contacts.domain.contact import ERASED, Contact
 from crm_shared.eventstore import UnitOfWork
-from crm_shared.sql import sql
+from crm_shared.sql import Reads, sql
 
 
 def _primary(items: list[dict[str, Any]], key: str) -> str | None:
@@ -110,7 +110,7 @@ CANDIDATES = 200
 
 
 async def duplicate_candidates(
-    uow: UnitOfWork,
+    reads: Reads,
     schema: str,
     tenant_id: str,
     emails: list[str],
@@ -123,7 +123,7 @@ async def duplicate_candidates(
     match first, so that a switchboard number or a common name shared by thousands never
     crowds out the contact with the same email."""
     # Indexed look-ups (identifiers, last name, memberships), never a scan of the tenant.
-    rows = await uow.fetch(
+    rows = await reads.fetch(
         (
             "SELECT c.contact_id, c.version, c.details, c.archived, c.created_at, c.updated_at"
             " FROM (SELECT contact_id, min(strength) AS strength FROM ("

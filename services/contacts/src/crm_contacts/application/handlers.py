@@ -208,7 +208,7 @@ class ContactHandlers:
             or history[0].event_type != ContactCreated.event_type
         ):
             raise NotFound(f"no contact {contact_id}")
-        cipher = await self.keys.cipher_in(uow, contact_id)
+        cipher = await self.keys.cipher(uow, contact_id)
         if cipher.key is None and not cipher.erased:  # written before sealing: key it now
             key = await self.keys.create(uow, caller.tenant_id, contact_id)
             cipher = SubjectCipher(contact_id, key)

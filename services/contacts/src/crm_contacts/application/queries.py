@@ -28,6 +28,7 @@ from crm_shared.errors import NotFound, PlatformError
 from crm_shared.eventstore import EventStore, RecordedEvent
 from crm_shared.privacy import Sealed, SubjectCipher
 from crm_shared.privacy.keystore import SubjectKeyStore
+from crm_shared.sql import DriverReads
 
 ERASED_MARK = {"old": None, "new": "[erased]"}
 """How a history shows personal changes whose key is destroyed."""
@@ -99,14 +100,13 @@ class ContactQueries:
         """Contacts that are probably the same person, best match first."""
         row = await self.get(tenant_id, contact_id)
         schema = self.store.schema
-        async with self.store.unit_of_work() as uow:
-            connection = uow.connection
+        async with self.store.engine.connect() as connection:
             mine = await accounts_read_model.organisations_of(
                 connection, schema, tenant_id, [contact_id]
             )
             profile = Profile.of(contact_id, row.details, mine.get(contact_id, frozenset()))
             candidates = await read_model.duplicate_candidates(
-                uow,
+                await DriverReads.on(connection),
                 schema,
                 tenant_id,
                 sorted(profile.emails),
@@ -250,7 +250,7 @@ class ContactQueries:
 
     async def _cipher(self, contact_id: str) -> SubjectCipher:
         async with self.store.engine.connect() as connection:
-            return await self.keys.cipher(connection, contact_id)
+            return await self.keys.cipher(await DriverReads.on(connection), contact_id)
 
     async def _history(
         self, tenant_id: str, contact_id: str, moment: datetime | None

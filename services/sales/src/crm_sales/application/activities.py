@@ -112,7 +112,7 @@ class ActivityHandlers:
             or history[0].event_type not in FIRST_EVENTS
         ):
             raise NotFound(f"no activity {activity_id}")
-        cipher = await self.keys.cipher_in(uow, activity_id)
+        cipher = await self.keys.cipher(uow, activity_id)
         return Activity.from_history(activity_id, [decoded(e) for e in history], cipher)
 
     async def _save(

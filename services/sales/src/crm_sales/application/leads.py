@@ -143,7 +143,7 @@ class LeadHandlers:
             or history[0].event_type != LeadCaptured.event_type
         ):
             raise NotFound(f"no lead {lead_id}")
-        cipher = await self.keys.cipher_in(uow, lead_id)
+        cipher = await self.keys.cipher(uow, lead_id)
         return Lead.from_history(lead_id, [decoded(e) for e in history], cipher)
 
     async def save(

@@ -282,7 +282,7 @@ class CaseHandlers:
             or history[0].event_type != CaseOpened.event_type
         ):
             raise NotFound(f"no case {case_id}")
-        cipher = await self.keys.cipher_in(uow, case_id)
+        cipher = await self.keys.cipher(uow, case_id)
         return Case.from_history(case_id, [decoded(e) for e in history], cipher)
 
     async def _moment(self, uow: UnitOfWork, tenant_id: str, now: datetime | None = None) -> Moment:
