@@ -24,7 +24,7 @@ from crm_analytics.domain.projection import (
     Membership,
     Merge,
 )
-from crm_shared.sql import DriverReads, DriverStatements, sql
+from crm_shared.sql import DriverStatements, Reads, sql
 
 MAX_MERGE_CHAIN = 32
 
@@ -37,12 +37,14 @@ async def apply(
     at: datetime,
     changes: list[Change],
 ) -> None:
-    survivors = Survivors(await DriverStatements.of(connection), schema, tenant_id)
+    # The hot statements run on the driver, in the consumer's transaction.
+    statements = await DriverStatements.of(connection)
+    survivors = Survivors(statements, schema, tenant_id)
     for change in changes:
         if isinstance(change, Facts):
-            await _facts(connection, schema, tenant_id, at, change, survivors)
+            await _facts(statements, schema, tenant_id, at, change, survivors)
         elif isinstance(change, Entry):
-            await _entry(connection, schema, tenant_id, event_id, at, change, survivors)
+            await _entry(statements, schema, tenant_id, event_id, at, change, survivors)
         elif isinstance(change, Consent):
             await _consent(connection, schema, tenant_id, at, change, survivors)
         elif isinstance(change, Membership):
@@ -51,23 +53,21 @@ async def apply(
             await _merge(connection, schema, tenant_id, change)
             survivors.forget()
         elif isinstance(change, Erasure):
-            await _erasure(connection, schema, tenant_id, at, change, survivors)
+            await _erasure(statements, schema, tenant_id, at, change, survivors)
 
 
 class Survivors:
     """``survivor`` looked up once per contact while one event is applied (an event's facts
-    and its timeline entry name the same contact); a merge among its changes forgets them.
+    and its timeline entry name the same contact); a merge among its changes forgets them."""
 
-    ``statements``: the applying transaction's, on the driver (the projection's hot path)."""
-
-    def __init__(self, statements: DriverStatements, schema: str, tenant_id: str) -> None:
-        self.statements, self._schema, self._tenant_id = statements, schema, tenant_id
+    def __init__(self, reads: Reads, schema: str, tenant_id: str) -> None:
+        self._reads, self._schema, self._tenant_id = reads, schema, tenant_id
         self._known: dict[str, str] = {}
 
     async def of(self, contact_id: str) -> str:
         if contact_id not in self._known:
             self._known[contact_id] = await survivor(
-                self.statements, self._schema, self._tenant_id, contact_id
+                self._reads, self._schema, self._tenant_id, contact_id
             )
         return self._known[contact_id]
 
@@ -75,7 +75,7 @@ class Survivors:
         self._known.clear()
 
 
-async def survivor(reads: DriverReads, schema: str, tenant_id: str, contact_id: str) -> str:
+async def survivor(reads: Reads, schema: str, tenant_id: str, contact_id: str) -> str:
     """The contact ``contact_id`` now lives on as (itself, unless merged)."""
     current = contact_id
     for _ in range(MAX_MERGE_CHAIN):
@@ -91,7 +91,7 @@ async def survivor(reads: DriverReads, schema: str, tenant_id: str, contact_id: 
 
 
 async def _facts(
-    connection: AsyncConnection,
+    statements: DriverStatements,
     schema: str,
     tenant_id: str,
     at: datetime,
@@ -99,7 +99,7 @@ async def _facts(
     survivors: Survivors,
 ) -> None:
     contact_id = await survivors.of(facts.contact_id) if facts.contact_id else None
-    await survivors.statements.execute(
+    await statements.execute(
         (
             f'INSERT INTO "{schema}".entities AS e (tenant_id, kind, entity_id, contact_id,'
             " account_id, data, updated_at) VALUES (:tenant, :kind, :id, :contact, :account,"
@@ -122,7 +122,7 @@ async def _facts(
 
 
 async def customers_of(
-    connection: AsyncConnection,
+    reads: Reads,
     schema: str,
     tenant_id: str,
     kind: EntityKind,
@@ -134,7 +134,7 @@ async def customers_of(
         return [await survivors.of(entity_id)]
     if kind == "account":
         return [entity_id]
-    rows = await survivors.statements.fetch(
+    rows = await reads.fetch(
         "SELECT contact_id, account_id, data->>'opportunity_id' AS opportunity_id"
         f' FROM "{schema}".entities'
         " WHERE tenant_id = :tenant AND kind = :kind AND entity_id = :id",
@@ -146,13 +146,13 @@ async def customers_of(
     found = [i for i in (row["contact_id"], row["account_id"]) if i]
     if not found and row["opportunity_id"]:  # an activity about a deal: its customers
         return await customers_of(
-            connection, schema, tenant_id, "opportunity", row["opportunity_id"], survivors
+            reads, schema, tenant_id, "opportunity", row["opportunity_id"], survivors
         )
     return found
 
 
 async def _entry(
-    connection: AsyncConnection,
+    statements: DriverStatements,
     schema: str,
     tenant_id: str,
     event_id: str,
@@ -161,11 +161,11 @@ async def _entry(
     survivors: Survivors,
 ) -> None:
     customers = await customers_of(
-        connection, schema, tenant_id, entry.kind, entry.entity_id, survivors
+        statements, schema, tenant_id, entry.kind, entry.entity_id, survivors
     )
     if not customers:
         return
-    await survivors.statements.execute_many(
+    await statements.execute_many(
         (
             f'INSERT INTO "{schema}".timeline (tenant_id, customer_id, event_id, at, kind,'
             " entity_id, what, details) VALUES (:tenant, :customer, :event, :at, :kind, :entity,"
@@ -280,7 +280,7 @@ async def _merge(connection: AsyncConnection, schema: str, tenant_id: str, merge
 
 
 async def _erasure(
-    connection: AsyncConnection,
+    statements: DriverStatements,
     schema: str,
     tenant_id: str,
     at: datetime,
@@ -290,7 +290,7 @@ async def _erasure(
     """Nothing personal is held; the contacts are marked erased so the view can say so."""
     for contact_id in erasure.contact_ids:
         await _facts(
-            connection,
+            statements,
             schema,
             tenant_id,
             at,
@@ -300,7 +300,7 @@ async def _erasure(
 
 
 async def entities_named(
-    reads: DriverReads,
+    reads: Reads,
     schema: str,
     tenant_id: str,
     kinds: Sequence[str],
@@ -317,7 +317,7 @@ async def entities_named(
 
 
 async def related(
-    reads: DriverReads,
+    reads: Reads,
     schema: str,
     tenant_id: str,
     kinds: Sequence[str],
@@ -346,7 +346,7 @@ async def related(
 
 
 async def consents(
-    reads: DriverReads, schema: str, tenant_id: str, contact_id: str
+    reads: Reads, schema: str, tenant_id: str, contact_id: str
 ) -> list[dict[str, Any]]:
     rows = await reads.fetch(
         (
@@ -360,7 +360,7 @@ async def consents(
 
 
 async def memberships(
-    reads: DriverReads, schema: str, tenant_id: str, column: str, customer_id: str
+    reads: Reads, schema: str, tenant_id: str, column: str, customer_id: str
 ) -> list[dict[str, Any]]:
     assert column in ("contact_id", "account_id")
     rows = await reads.fetch(
@@ -381,7 +381,7 @@ async def memberships(
 
 
 async def timeline(
-    reads: DriverReads,
+    reads: Reads,
     schema: str,
     tenant_id: str,
     customer_id: str,
@@ -402,7 +402,7 @@ async def timeline(
     return [dict(row) for row in rows]
 
 
-async def is_known(reads: DriverReads, schema: str, tenant_id: str, customer_id: str) -> bool:
+async def is_known(reads: Reads, schema: str, tenant_id: str, customer_id: str) -> bool:
     rows = await reads.fetch(
         f'SELECT EXISTS (SELECT 1 FROM "{schema}".entities WHERE tenant_id = :tenant'
         " AND (entity_id = :id AND kind IN ('contact', 'account') OR contact_id = :id"
