@@ -30,10 +30,13 @@ from crm_shared.settings import PlatformSettings
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PARTITIONS = 6
-EVENTS = 5000
 BURST = 1500
 """Sent at once first, so that every replica has a batch in hand when one is killed."""
 RATE_PER_S = 200
+"""Then sent steadily for as long as the replicas are being disrupted, however long the
+rebalances take, so that every disruption falls under load."""
+TAIL = 500
+"""Sent at once after the disruptions, to the one replica left."""
 TENANT = "scale"
 
 
@@ -118,17 +121,30 @@ def duplicates_skipped(replica: ServiceProcess) -> float:
     )
 
 
-async def produce(bootstrap: str, topic: str, envelopes: list[EventEnvelope]) -> None:
+async def produce(
+    bootstrap: str, topic: str, disrupting: asyncio.Event, sent: list[EventEnvelope]
+) -> None:
+    """The burst, then a steady rate until the disruptions are over, then the tail."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
     await producer.start()
+
+    async def send() -> None:
+        envelope = account_created(str(uuid.uuid4()))
+        record = to_kafka_record(envelope)
+        await producer.send(topic, record.value, key=record.key, headers=record.headers)
+        sent.append(envelope)
+
     try:
+        for _ in range(BURST):
+            await send()
         started = time.monotonic()
-        for number, envelope in enumerate(envelopes):
-            record = to_kafka_record(envelope)
-            await producer.send(topic, record.value, key=record.key, headers=record.headers)
-            ahead = (number - BURST) / RATE_PER_S - (time.monotonic() - started)
+        while disrupting.is_set():
+            await send()
+            ahead = (len(sent) - BURST) / RATE_PER_S - (time.monotonic() - started)
             if ahead > 0:
                 await asyncio.sleep(ahead)
+        for _ in range(TAIL):
+            await send()
         await producer.flush()
     finally:
         await producer.stop()
@@ -168,8 +184,10 @@ async def test_three_replicas_lose_one_to_sigkill_and_one_to_sigterm_and_apply_e
     await group.admin.start()
     try:
         await group.settled_with(3)
-        envelopes = [account_created(str(uuid.uuid4())) for _ in range(EVENTS)]
-        load = asyncio.create_task(produce(stack.kafka_bootstrap_servers, topics, envelopes))
+        disrupting = asyncio.Event()
+        disrupting.set()
+        sent: list[EventEnvelope] = []
+        load = asyncio.create_task(produce(stack.kafka_bootstrap_servers, topics, disrupting, sent))
 
         await asyncio.sleep(1.5)  # within the burst: batches in flight everywhere
         killed, stopped, survivor = replicas
@@ -177,18 +195,20 @@ async def test_three_replicas_lose_one_to_sigkill_and_one_to_sigterm_and_apply_e
         after_kill_s = await group.settled_with(2)
 
         await asyncio.sleep(1)
-        assert not load.done(), "the load should still be running: lower the rate"
+        assert not load.done(), load
         signalled = time.monotonic()
         os.kill(pid_of(stopped), signal.SIGTERM)
         after_term_s = await group.settled_with(1)
         await asyncio.to_thread(stopped.stop, 30)  # waits for the exit
         exited_s = time.monotonic() - signalled
 
+        disrupting.clear()
         await load
+        events = len(sent)
         deadline = time.monotonic() + 120
         while (found := await counts(engine, f"{unique_name}_analytics", group_id))[
             "processed"
-        ] < EVENTS:
+        ] < events:
             assert time.monotonic() < deadline, found
             await asyncio.sleep(0.2)
         await asyncio.sleep(2)  # anything applied twice would show now
@@ -200,13 +220,13 @@ async def test_three_replicas_lose_one_to_sigkill_and_one_to_sigterm_and_apply_e
             replica.stop()
 
     assert found == {
-        "processed": EVENTS,
-        "timeline": EVENTS,
-        "distinct_events": EVENTS,
-        "accounts": EVENTS,
+        "processed": events,
+        "timeline": events,
+        "distinct_events": events,
+        "accounts": events,
     }
     figures = {
-        "events": EVENTS,
+        "events": events,
         "partitions": PARTITIONS,
         "rebalance_after_sigkill_s": round(after_kill_s, 2),
         "rebalance_after_sigterm_s": round(after_term_s, 2),
