@@ -48,6 +48,20 @@ class PlatformSettings(BaseSettings):
         "(a postgresql+asyncpg:// URL is accepted too); each service keeps its tables in a "
         "schema of its own in this database.",
     )
+    db_pool_size: int = Field(
+        20,
+        ge=1,
+        le=1_000,
+        description="PostgreSQL connections each process keeps open and reuses; work that"
+        " finds them all busy waits for one (up to CRM_DB_POOL_TIMEOUT_S) rather than opening"
+        " and closing more, so the database sees at most this many per process.",
+    )
+    db_pool_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="How long work may wait for a free PostgreSQL connection before it fails"
+        " (503 over HTTP; a consumer retries the event).",
+    )
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS"),

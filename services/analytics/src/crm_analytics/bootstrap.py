@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_analytics.adapters import generations
 from crm_analytics.application.customer_view import CustomerViews
@@ -20,6 +20,7 @@ from crm_analytics.entrypoints.admin_api import admin_router
 from crm_analytics.entrypoints.api import customers_router
 from crm_analytics.entrypoints.reports_api import reports_router
 from crm_shared.background import BackgroundWork
+from crm_shared.database import database_engine
 from crm_shared.eventstore import upgrade
 from crm_shared.http import create_service_app, database_reachable
 from crm_shared.http.authentication import token_verifier
@@ -39,7 +40,7 @@ async def migrate(
     control = settings.db_schema
     await upgrade(platform.async_database_url, control, CONTROL_MIGRATIONS)
     own_engine = engine is None
-    engine = engine or create_async_engine(platform.async_database_url)
+    engine = engine or database_engine(platform, pool_size=2)
     try:
         async with engine.connect() as connection:
             listed = await generations.listed(connection, control)
@@ -54,7 +55,7 @@ async def migrate(
 def build_app(
     platform: PlatformSettings, settings: AnalyticsSettings, engine: AsyncEngine | None = None
 ) -> FastAPI:
-    engine = engine or create_async_engine(platform.async_database_url, pool_size=20)
+    engine = engine or database_engine(platform)
     registry = CollectorRegistry()
     live = LiveGeneration(settings.db_schema)
     control = settings.db_schema

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_contacts.application.accounts import AccountHandlers
 from crm_contacts.application.handlers import ContactHandlers
@@ -19,6 +19,7 @@ from crm_contacts.entrypoints.accounts_api import accounts_router
 from crm_contacts.entrypoints.api import contacts_router, custom_fields_router, privacy_router
 from crm_contacts.entrypoints.imports_api import imports_router
 from crm_shared.background import BackgroundWork
+from crm_shared.database import database_engine
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app, database_reachable
 from crm_shared.http.authentication import token_verifier
@@ -49,7 +50,7 @@ def build_app(
         settings.db_schema,
         KeyEncryptionKey.from_base64(settings.key_encryption_key.get_secret_value()),
     )
-    engine = engine or create_async_engine(platform.async_database_url, pool_size=20)
+    engine = engine or database_engine(platform)
     registry = CollectorRegistry()
     store = EventStore(engine, settings.db_schema)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_sales.adapters.contacts_client import HttpContactsClient
 from crm_sales.application.activities import ActivityHandlers, run_scheduler
@@ -34,6 +34,7 @@ from crm_sales.entrypoints.contact_events import (
 from crm_sales.entrypoints.leads_api import leads_router
 from crm_shared.auth.client_credentials import ClientCredentials
 from crm_shared.background import BackgroundWork
+from crm_shared.database import database_engine
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app, database_reachable
 from crm_shared.http.authentication import token_verifier
@@ -79,7 +80,7 @@ def build_app(
         settings.db_schema,
         KeyEncryptionKey.from_base64(settings.key_encryption_key.get_secret_value()),
     )
-    engine = engine or create_async_engine(platform.async_database_url, pool_size=20)
+    engine = engine or database_engine(platform)
     registry = CollectorRegistry()
     store = EventStore(engine, settings.db_schema)
     handlers = SalesHandlers(store)

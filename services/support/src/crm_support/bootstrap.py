@@ -11,9 +11,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_shared.background import BackgroundWork
+from crm_shared.database import database_engine
 from crm_shared.eventstore import EventStore, upgrade
 from crm_shared.http import create_service_app, database_reachable
 from crm_shared.http.authentication import token_verifier
@@ -68,7 +69,7 @@ def build_app(
         else None
     )
     keys = SubjectKeyStore(settings.db_schema, KeyEncryptionKey(kek))
-    engine = engine or create_async_engine(platform.async_database_url, pool_size=20)
+    engine = engine or database_engine(platform)
     registry = CollectorRegistry()
     store = EventStore(engine, settings.db_schema)
     cases = CaseHandlers(store, keys, timedelta(days=settings.reopen_window_days))

@@ -44,6 +44,8 @@ def create_service_app(
     - ``auth``: checks every request's bearer token; ``None`` trusts the development headers.
     - ``fastapi_options``: passed to ``FastAPI`` (``lifespan``, ``openapi_tags``...).
     """
+    # FastAPI's own OpenTelemetry layer would repeat what instrument_fastapi does, per request.
+    fastapi_options.setdefault("telemetry", {"tracing": False, "metrics": False, "logs": False})
     app = FastAPI(title=title, version=version, description=description, **fastapi_options)
     app.include_router(operations_router(registry, readiness_checks, readiness_timeout))
     install_error_handlers(app)

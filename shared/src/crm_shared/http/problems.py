@@ -5,6 +5,8 @@
   "fields": [{"field": "email", "location": "body", "reason": "..."}]}`` (the shape domain
   errors such as the contacts service's ``InvalidValue`` use too);
 - an ``HTTPException`` (unknown route, wrong method...): its status, ``error`` named after it;
+- no database connection free in time (the pool is full): 503 ``database_busy`` with
+  ``Retry-After``;
 - anything else: 500 ``internal_error``, without internals (they go to the logs).
 
 The OpenAPI document describes the 422 body as it is (``ValidationProblem``), not FastAPI's
@@ -23,6 +25,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from crm_shared.errors import PlatformError
@@ -64,6 +67,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PlatformError, _platform_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_exception)
+    app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(Exception, _unexpected_error)
     _describe_validation_problems(app)
 
@@ -93,6 +97,14 @@ async def _http_exception(_: Request, error: Exception) -> Response:
     code = re.sub(r"[^a-z0-9]+", "_", HTTPStatus(error.status_code).phrase.lower()).strip("_")
     body = {"error": code, "detail": str(error.detail)}
     return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+
+async def _pool_timeout(_: Request, __: Exception) -> JSONResponse:
+    body = {
+        "error": "database_busy",
+        "detail": "every database connection stayed busy for CRM_DB_POOL_TIMEOUT_S; retry",
+    }
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
 
 async def _unexpected_error(_: Request, __: Exception) -> JSONResponse:

@@ -14,8 +14,8 @@ import asyncio
 import signal
 
 from prometheus_client import CollectorRegistry, start_http_server
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from crm_shared.database import database_engine
 from crm_shared.relay.relay import OutboxRelay, RelayConfig
 from crm_shared.settings import PlatformSettings
 from crm_shared.telemetry import RelayMetrics, configure_logging, configure_tracing
@@ -28,7 +28,7 @@ async def run(schema: str, topic: str, metrics_port: int | None) -> None:
     registry = CollectorRegistry()
     if metrics_port:
         start_http_server(metrics_port, registry=registry)
-    engine = create_async_engine(settings.async_database_url, pool_size=3)
+    engine = database_engine(settings, pool_size=3)
     relay = OutboxRelay(
         engine,
         RelayConfig(

@@ -12,6 +12,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from crm_shared.telemetry import configure_logging
+from crm_shared.telemetry.logging import PER_REQUEST_LOGGERS
 
 
 @pytest.fixture
@@ -26,6 +27,8 @@ def output() -> Iterator[io.StringIO]:
     for handler in handlers:
         root.addHandler(handler)
     root.setLevel(level)
+    for name in PER_REQUEST_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:
@@ -96,3 +99,22 @@ def test_the_console_format_is_one_readable_line_with_the_trace_id(
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="json or console"):
         configure_logging("contacts", fmt="xml")  # type: ignore[arg-type]
+
+
+def test_an_http_clients_line_per_request_is_written_only_at_debug(output: io.StringIO) -> None:
+    configure_logging("gateway", "INFO", stream=output)
+    logging.getLogger("httpx").info('HTTP Request: GET http://contacts/contacts/1 "200 OK"')
+    logging.getLogger("httpx").warning("connection pool full")
+    assert [line["message"] for line in lines(output)] == ["connection pool full"]
+
+    configure_logging("gateway", "DEBUG", stream=output)
+    logging.getLogger("httpx").info("HTTP Request: GET http://contacts/contacts/2")
+    assert lines(output)[-1]["message"] == "HTTP Request: GET http://contacts/contacts/2"
+
+
+def test_above_warning_an_http_clients_warnings_are_not_written_either(
+    output: io.StringIO,
+) -> None:
+    configure_logging("gateway", "ERROR", stream=output)
+    logging.getLogger("httpx").warning("connection pool full")
+    assert lines(output) == []

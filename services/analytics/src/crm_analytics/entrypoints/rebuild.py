@@ -13,12 +13,11 @@ import json
 import sys
 from dataclasses import asdict
 
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from crm_analytics.application.generations import Progress, rebuild
 from crm_analytics.bootstrap import CONTROL_MIGRATIONS, MIGRATIONS
 from crm_analytics.config import AnalyticsSettings
 from crm_analytics.domain.sources import SOURCES
+from crm_shared.database import database_engine
 from crm_shared.eventstore import upgrade
 from crm_shared.settings import PlatformSettings
 
@@ -30,7 +29,7 @@ def _print(progress: Progress) -> None:
 async def run(swap: bool) -> int:
     platform, settings = PlatformSettings(), AnalyticsSettings()
     await upgrade(platform.async_database_url, settings.db_schema, CONTROL_MIGRATIONS)
-    engine = create_async_engine(platform.async_database_url)
+    engine = database_engine(platform)
     try:
         made = await rebuild(
             engine,
