@@ -84,19 +84,25 @@ async def caller(
     return Caller(tenant, actor, correlation, principal.roles)
 
 
-def expected_version(if_match: Annotated[str | None, Header()] = None) -> int:
+async def expected_version(if_match: Annotated[str | None, Header()] = None) -> int:
     """The version the client read, from ``If-Match: "<version>"``."""
     if if_match is None:
         raise PreconditionRequired("send If-Match with the ETag you read")
+    return _version_in(if_match)
+
+
+async def optional_expected_version(
+    if_match: Annotated[str | None, Header()] = None,
+) -> int | None:
+    """``If-Match`` when the client sent one (creating needs none, changing does)."""
+    return None if if_match is None else _version_in(if_match)
+
+
+def _version_in(if_match: str) -> int:
     try:
         return int(if_match.strip().removeprefix("W/").strip('"'))
     except ValueError:
         raise PreconditionFailed(f"If-Match {if_match!r} is not an ETag of this API") from None
-
-
-def optional_expected_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
-    """``If-Match`` when the client sent one (creating needs none, changing does)."""
-    return None if if_match is None else expected_version(if_match)
 
 
 @contextmanager

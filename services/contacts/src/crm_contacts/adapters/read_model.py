@@ -189,18 +189,13 @@ def _row(row: Any) -> ContactRow:
     )
 
 
-async def get(
-    connection: AsyncConnection, schema: str, tenant_id: str, contact_id: str
-) -> ContactRow | None:
-    result = await connection.execute(
-        sql(
-            "SELECT contact_id, version, details, archived, created_at, updated_at"
-            f' FROM "{schema}".contacts WHERE tenant_id = :tenant AND contact_id = :id'
-        ),
+async def get(reads: Reads, schema: str, tenant_id: str, contact_id: str) -> ContactRow | None:
+    rows = await reads.fetch(
+        "SELECT contact_id, version, details, archived, created_at, updated_at"
+        f' FROM "{schema}".contacts WHERE tenant_id = :tenant AND contact_id = :id',
         {"tenant": tenant_id, "id": contact_id},
     )
-    row = result.one_or_none()
-    return _row(row) if row else None
+    return _row(rows[0]) if rows else None
 
 
 def encode_cursor(row: ContactRow) -> str:

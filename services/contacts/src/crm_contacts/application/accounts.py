@@ -89,9 +89,7 @@ class AccountHandlers:
         account = await self.load(uow, caller, account_id)
         if expected_version is not None and account.version != expected_version:
             raise ConcurrencyConflict(account_id, expected_version, account.version)
-        contact = await read_model.get(
-            uow.connection, self.store.schema, caller.tenant_id, contact_id
-        )
+        contact = await read_model.get(uow, self.store.schema, caller.tenant_id, contact_id)
         if contact is None:
             raise NotFound(f"no contact {contact_id}")
         version = account.version

@@ -79,7 +79,8 @@ class ContactQueries:
 
     async def get(self, tenant_id: str, contact_id: str) -> ContactRow:
         async with self.store.engine.connect() as connection:
-            row = await read_model.get(connection, self.store.schema, tenant_id, contact_id)
+            reads = await DriverReads.on(connection)
+            row = await read_model.get(reads, self.store.schema, tenant_id, contact_id)
         if row is None:
             raise NotFound(f"no contact {contact_id}")
         return row
