@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
+import asyncpg
 import psutil
 
 from crm_devstack.processes import repo_root
@@ -26,6 +27,20 @@ class ServiceUnderTest:
     pid: int
     stop: Callable[[], None]
     """Stop the service early (to measure a baseline on the stack without it); idempotent."""
+
+    async def analyze(self) -> None:
+        """Refresh PostgreSQL's statistics of the service's tables, as autovacuum does on a live
+        database (its first look at a new table can be a minute away): plans made while a
+        table was empty scan it whole, one scan per request as it grows."""
+        connection = await asyncpg.connect(self.dsn)
+        try:
+            tables = await connection.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = $1", self.schema
+            )
+            for table in tables:
+                await connection.execute(f'ANALYZE "{self.schema}"."{table["tablename"]}"')
+        finally:
+            await connection.close()
 
     def cpu_seconds(self) -> float:
         """CPU time (user and system) the service's process and its workers have used so far."""
