@@ -97,3 +97,32 @@ async def test_a_service_that_refuses_connections_is_reported_at_once() -> None:
     finally:
         await upstreams.close()
     assert refused_after < 1
+
+
+@pytest.mark.integration
+async def test_a_cookie_a_service_sets_is_never_sent_back_with_another_callers_request() -> None:
+    heads: list[bytes] = []
+
+    async def sets_a_cookie(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nSet-Cookie: session=ada-secret; Path=/\r\n"
+            b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+        )
+        await writer.drain()
+        writer.close()
+
+    server, url = await serving(sets_a_cookie)
+    upstreams = Upstreams({"contacts": url}, 2.0, 5, 10.0)
+    try:
+        first = await upstreams.call(
+            "contacts", "GET", "/contacts/1", headers={"x-actor-id": "ada"}
+        )
+        await upstreams.call("contacts", "GET", "/contacts/2", headers={"x-actor-id": "bob"})
+    finally:
+        await upstreams.close()
+        server.close()
+    assert first.headers["set-cookie"].startswith("session=")
+    assert len(heads) == 2
+    assert b"ada-secret" not in heads[1].lower()
+    assert b"cookie:" not in heads[1].lower()
