@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import subprocess
 import sys
@@ -133,6 +134,33 @@ async def test_applies_each_event_once_even_when_delivered_twice(
     rows = await applications(engine, read_model)
     assert sorted(r[0] for r in rows) == sorted(e.id for e in events)
     assert [r[2] for r in rows] == [1, 2, 3]
+
+
+async def test_the_brokers_lines_per_batch_are_the_services_own_log_records_at_debug(
+    running_consumer: RunningConsumer,
+    engine: AsyncEngine,
+    read_model: str,
+    topic: str,
+    kafka_bootstrap: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def applied(count: int) -> Callable[[], Awaitable[bool]]:
+        async def done() -> bool:
+            return len(await applications(engine, read_model)) >= count
+
+        return done
+
+    caplog.set_level(logging.INFO)
+    await publish(kafka_bootstrap, topic, [envelope("c1", 1)])
+    await wait_for(applied(1))
+    assert not [r for r in caplog.records if r.name.startswith(("crm.consumer", "faststream"))]
+
+    caplog.set_level(logging.DEBUG)
+    await publish(kafka_bootstrap, topic, [envelope("c2", 1)])
+    await wait_for(applied(2))
+    lines = [r for r in caplog.records if r.name == "crm.consumer.broker"]
+    assert {r.getMessage().split(" - ")[-1] for r in lines} >= {"Received", "Processed"}
+    assert {r.levelno for r in lines} == {logging.DEBUG}
 
 
 async def test_a_consumer_of_some_event_types_passes_over_the_others_without_claiming_them(
