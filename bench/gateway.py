@@ -30,10 +30,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import asyncpg
-import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from httpx_aiohttp import AiohttpTransport
 
 from bench import results, vegeta
 from bench.stats import percentile
@@ -46,16 +45,17 @@ STAGES = ["subscriber", "lead", "marketing_qualified", "sales_qualified", "oppor
 
 
 async def create_customers(
-    api: httpx.AsyncClient, headers: dict[str, str], count: int
+    api: aiohttp.ClientSession, headers: dict[str, str], count: int
 ) -> dict[str, str]:
     """``count`` contacts and the ETag of each."""
     etags: dict[str, str] = {}
 
     async def creator(index: int) -> None:
         for n in range(index, count, 16):
-            made = await api.post("/contacts", json={"last_name": f"Customer {n}"}, headers=headers)
-            made.raise_for_status()
-            etags[made.json()["id"]] = made.headers["ETag"]
+            body = {"last_name": f"Customer {n}"}
+            async with api.post("/contacts", json=body, headers=headers) as made:
+                made.raise_for_status()
+                etags[(await made.json())["id"]] = made.headers["ETag"]
 
     await asyncio.gather(*(creator(i) for i in range(16)))
     return etags
@@ -99,7 +99,7 @@ class Visibility:
 
 
 async def write_to_visible(
-    api: httpx.AsyncClient,
+    api: aiohttp.ClientSession,
     headers: dict[str, str],
     etags: dict[str, str],
     visibility: Visibility,
@@ -121,22 +121,24 @@ async def write_to_visible(
         async with locks[customer]:  # one change of a customer at a time (its ETag)
             since = time.time()
             try:
-                changed = await api.patch(
+                async with api.patch(
                     f"/contacts/{customer}",
                     # each round over the customers moves every one to the next stage: a
                     # write that changes nothing would publish nothing
                     json={"lifecycle_stage": STAGES[(n // len(ids)) % len(STAGES)]},
                     headers={**headers, "If-Match": etags[customer]},
-                )
-            except httpx.HTTPError as error:
+                ) as changed:
+                    await changed.read()
+                    status, etag = changed.status, changed.headers.get("ETag")
+            except (aiohttp.ClientError, TimeoutError) as error:
                 failures += 1
                 failed[type(error).__name__] += 1
                 return
-            if changed.status_code != 200:
+            if status != 200 or etag is None:
                 failures += 1
-                failed[str(changed.status_code)] += 1
+                failed[str(status)] += 1
                 return
-            etags[customer] = changed.headers["ETag"]
+            etags[customer] = etag
             done.append(time.monotonic())
             answered.append(time.time() - since)
             if n % every == 0 and customer not in visibility.pending:
@@ -263,13 +265,13 @@ def main() -> None:
                 headers = {"Authorization": f"Bearer {issuer.mint('ada', tenant, ['admin'])}"}
 
                 async def writes() -> tuple[dict[str, str], dict[str, Any]]:
-                    limits = httpx.Limits(max_connections=400, keepalive_expiry=4.0)
-                    # aiohttp's pool under httpx's API: with httpx's own, the writer took most
-                    # of a core at 200 writes/s and fell behind the platform it measured
-                    async with httpx.AsyncClient(
+                    # aiohttp itself: the load generator shares the machine's two cores with
+                    # the platform, so its CPU is taken from what it measures (httpx's own
+                    # pool took most of a core at 200 writes/s, httpx over aiohttp a third)
+                    async with aiohttp.ClientSession(
                         base_url=urls["gateway"],
-                        timeout=30,
-                        transport=AiohttpTransport(limits=limits),
+                        timeout=aiohttp.ClientTimeout(total=30),
+                        connector=aiohttp.TCPConnector(limit=400, keepalive_timeout=4.0),
                     ) as api:
                         etags = await create_customers(api, headers, args.customers)
                         await asyncio.sleep(3)  # the read models take the creations in
