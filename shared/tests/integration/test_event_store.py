@@ -161,3 +161,18 @@ async def test_a_batch_that_loses_part_of_its_versions_to_a_concurrent_writer_wr
     with pytest.raises(ConcurrencyConflict):
         await batch
     assert [e.data.get("name") for e in await store.read_stream(stream)] == ["Ada", "rival"]
+
+
+async def test_several_streams_are_read_at_once_each_in_version_order(store: EventStore) -> None:
+    first, second, empty = new_stream_id(), new_stream_id(), new_stream_id()
+    await store.append(first, 0, [contact_created(first)], METADATA)
+    await store.append(second, 0, [contact_created(second)], METADATA)
+    await store.append(first, 1, [renamed(first, "Ada L."), renamed(first, "Ada")], METADATA)
+    async with store.unit_of_work() as uow:
+        read = await uow.read_streams([second, empty, first])
+        alone = await uow.read_stream(first)
+    assert list(read) == [second, empty, first]
+    assert [e.stream_version for e in read[first]] == [1, 2, 3]
+    assert read[first] == alone
+    assert [e.stream_id for e in read[second]] == [second]
+    assert read[empty] == []

@@ -86,6 +86,12 @@ class _Statements:
             " AND ($3::timestamptz IS NULL OR recorded_at <= $3::timestamptz)"
             " ORDER BY stream_version"
         )
+        self.read_streams = (
+            "SELECT global_position, event_id, stream_id, stream_version, event_type,"
+            " schema_version, partition_key, subject, data, metadata, occurred_at, recorded_at"
+            f' FROM "{schema}".events WHERE stream_id = ANY($1::text[])'
+            " ORDER BY stream_id, stream_version"
+        )
 
 
 class EventStore:
@@ -306,6 +312,15 @@ class UnitOfWork:
             self._statements.read_stream, stream_id, from_version, as_of
         )
         return [recorded_event_from_row(row) for row in rows]
+
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[RecordedEvent]]:
+        """Several streams' events at once (one statement: a command that needs its
+        aggregate and a catalogue, say), each in version order; an empty list for a stream
+        with no events."""
+        read: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in stream_ids}
+        for row in await self._driver.fetch(self._statements.read_streams, list(read)):
+            read[row["stream_id"]].append(recorded_event_from_row(row))
+        return read
 
 
 async def read_stream(

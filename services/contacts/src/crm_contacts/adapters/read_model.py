@@ -78,20 +78,19 @@ async def scrub(
     )
 
 
-async def save_identifiers(
-    uow: UnitOfWork, schema: str, tenant_id: str, contact: Contact, new: bool = False
-) -> None:
-    """Every email and phone of the contact, for duplicate look-ups (none once archived)."""
-    if not new:
+async def save_identifiers(uow: UnitOfWork, schema: str, tenant_id: str, contact: Contact) -> None:
+    """Store the contact's emails and phones for duplicate look-ups, when they changed since
+    they were last stored (most changes, a stage or an owner, leave them as they are)."""
+    identifiers = contact.identifiers()
+    if identifiers == contact.stored_identifiers:
+        return
+    if contact.stored_identifiers:
         await uow.execute(
             f'DELETE FROM "{schema}".contact_identifiers WHERE contact_id = :id',
             {"id": contact.contact_id},
         )
-    if contact.archived:
-        return
-    kinds = [("email", e["address"]) for e in contact.state.get("emails", [])]
-    kinds += [("phone", p["number"]) for p in contact.state.get("phones", [])]
-    if kinds:
+    if identifiers:
+        ordered = sorted(identifiers)
         await uow.execute(
             f'INSERT INTO "{schema}".contact_identifiers (tenant_id, kind, value, contact_id)'
             " SELECT :tenant, k, v, :id FROM unnest(CAST(:kinds AS text[]),"
@@ -99,10 +98,11 @@ async def save_identifiers(
             {
                 "tenant": tenant_id,
                 "id": contact.contact_id,
-                "kinds": [k for k, _ in kinds],
-                "values": [v for _, v in kinds],
+                "kinds": [kind for kind, _ in ordered],
+                "values": [value for _, value in ordered],
             },
         )
+    contact.stored_identifiers = identifiers
 
 
 CANDIDATES = 200

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from crm_contacts.application.accounts import AccountHandlers
 
 from crm_contacts.adapters import accounts_read_model, idempotency, read_model
-from crm_contacts.adapters.custom_fields import catalogue_stream, load_catalogue
+from crm_contacts.adapters.custom_fields import catalogue_from, catalogue_stream, load_catalogue
 from crm_contacts.adapters.read_model import ContactRow
 from crm_contacts.application.commands import (
     ArchiveContact,
@@ -30,7 +30,7 @@ from crm_contacts.domain.duplicates import LikelyDuplicate, Profile, rank
 from crm_contacts.domain.errors import InvalidValue
 from crm_shared.contracts.contacts import REGISTRY, ContactCreated
 from crm_shared.errors import ConcurrencyConflict, NotFound
-from crm_shared.eventstore import EventStore, NewEvent, UnitOfWork, new_events
+from crm_shared.eventstore import EventStore, NewEvent, RecordedEvent, UnitOfWork, new_events
 from crm_shared.privacy import SubjectCipher
 from crm_shared.privacy.keystore import SubjectKeyStore
 
@@ -130,10 +130,15 @@ class ContactHandlers:
             return Created(written.contact_id, written.version, details, now, duplicates)
 
     async def update(self, command: UpdateContact) -> Written:
+        tenant = command.caller.tenant_id
         async with self.store.unit_of_work() as uow:
-            contact = await self.load(uow, command.caller, command.contact_id)
+            # the contact and the custom fields it is checked against, in one statement
+            streams = await uow.read_streams([command.contact_id, catalogue_stream(tenant)])
+            contact = await self.load(
+                uow, command.caller, command.contact_id, streams[command.contact_id]
+            )
             self._check_version(contact, command.expected_version)
-            catalogue, _ = await load_catalogue(uow, command.caller.tenant_id)
+            catalogue, _ = catalogue_from(tenant, streams[catalogue_stream(tenant)])
             contact.update(command.changes, self.default_region, catalogue)
             return await self.save(uow, command.caller, contact, command.expected_version)
 
@@ -200,8 +205,16 @@ class ContactHandlers:
                 )
             return catalogue.fields[command.name]
 
-    async def load(self, uow: UnitOfWork, caller: Caller, contact_id: str) -> Contact:
-        history = await uow.read_stream(contact_id)
+    async def load(
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        contact_id: str,
+        history: list[RecordedEvent] | None = None,
+    ) -> Contact:
+        """The contact its stream leaves (``history``: already read; else read here)."""
+        if history is None:
+            history = await uow.read_stream(contact_id)
         if (
             not history
             or history[0].metadata.tenant_id != caller.tenant_id
@@ -240,7 +253,5 @@ class ContactHandlers:
         contact.version = expected_version + len(encoded)
         contact.pending.clear()
         row = await read_model.save(uow, self.store.schema, caller.tenant_id, contact, now)
-        await read_model.save_identifiers(
-            uow, self.store.schema, caller.tenant_id, contact, new=expected_version == 0
-        )
+        await read_model.save_identifiers(uow, self.store.schema, caller.tenant_id, contact)
         return Written(contact.contact_id, contact.version, row=row)

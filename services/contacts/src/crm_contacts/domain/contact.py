@@ -87,6 +87,9 @@ class Contact:
     """Contacts merged into this one: the same person."""
     consents: dict[str, dict[str, str]] = field(default_factory=dict)
     pending: list[EventContract] = field(default_factory=list)
+    stored_identifiers: frozenset[tuple[str, str]] = frozenset()
+    """Its identifiers as last stored for duplicate look-ups: those of the history it was
+    loaded from (none for a new contact)."""
 
     @classmethod
     def from_history(
@@ -96,7 +99,17 @@ class Contact:
         for event in history:
             contact._apply(event)
             contact.version += 1
+        contact.stored_identifiers = contact.identifiers()
         return contact
+
+    def identifiers(self) -> frozenset[tuple[str, str]]:
+        """Its emails and phones as (kind, value), by which duplicates are found; none once
+        archived (an archived contact is nobody's duplicate)."""
+        if self.archived:
+            return frozenset()
+        emails = [("email", str(e["address"])) for e in self.state.get("emails", [])]
+        phones = [("phone", str(p["number"])) for p in self.state.get("phones", [])]
+        return frozenset(emails + phones)
 
     @classmethod
     def create(
