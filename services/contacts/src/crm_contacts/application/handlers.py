@@ -86,16 +86,11 @@ class ContactHandlers:
                 cipher=SubjectCipher(contact_id, key),
             )
             now = datetime.now(UTC)
-            written = await self.save(uow, command.caller, contact, 0, now)
             organisations: frozenset[str] = frozenset()
             if command.works_at is not None:
                 if self.accounts is None:
                     raise InvalidValue("works_at", "organisations are not available here")
-                account_id, role = command.works_at
-                await self.accounts.link_in(
-                    uow, command.caller, account_id, None, contact_id, role, primary=False
-                )
-                organisations = frozenset({account_id})
+                organisations = frozenset({command.works_at[0]})
             profile = Profile.of(contact_id, contact.state, organisations)
             candidates = await read_model.duplicate_candidates(
                 uow,
@@ -126,6 +121,13 @@ class ContactHandlers:
             await idempotency.remember(
                 uow.connection, self.store.schema, tenant, command.idempotency_key, contact_id
             )
+            # Written last (its events last of all): see ``save``.
+            written = await self.save(uow, command.caller, contact, 0, now)
+            if command.works_at is not None and self.accounts is not None:
+                account_id, role = command.works_at
+                await self.accounts.link_in(  # after the contact's row, which it checks
+                    uow, command.caller, account_id, None, contact_id, role, primary=False
+                )
             details = {**contact.state, "consents": contact.consents, "erased": False}
             return Created(written.contact_id, written.version, details, now, duplicates)
 
@@ -249,9 +251,12 @@ class ContactHandlers:
         metadata = caller.event_metadata()
         now = now or datetime.now(UTC)
         encoded = new_events(REGISTRY, contact.pending, contact.contact_id, contact.contact_id, now)
-        await uow.append(contact.contact_id, expected_version, encoded, metadata)
         contact.version = expected_version + len(encoded)
         contact.pending.clear()
         row = await read_model.save(uow, self.store.schema, caller.tenant_id, contact, now)
         await read_model.save_identifiers(uow, self.store.schema, caller.tenant_id, contact)
+        # The events last: their position, drawn by the append, is what the relay waits on
+        # until this transaction commits (events after it are held back meanwhile), so it is
+        # drawn as close to the commit as can be. A stale version still fails the whole.
+        await uow.append(contact.contact_id, expected_version, encoded, metadata)
         return Written(contact.contact_id, contact.version, row=row)
