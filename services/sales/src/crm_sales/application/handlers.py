@@ -284,21 +284,23 @@ class SalesHandlers:
         if not opportunity.pending:
             return Written(opportunity.opportunity_id, opportunity.version)
         now = datetime.now(UTC)
-        count = len(opportunity.pending)
+        events = opportunity.pending
+        opportunity.version = expected_version + len(events)
+        opportunity.pending = []
+        await read_model.save_opportunity(
+            uow.connection, self.store.schema, caller.tenant_id, opportunity, now
+        )
+        # The events last, their position drawn just before the commit (the relay holds back
+        # every event after a position not yet committed).
         await self._append(
             uow,
             caller,
             opportunity.opportunity_id,
             expected_version,
-            opportunity.pending,
+            events,
             partition_key=opportunity.opportunity_id,
             at=now,
             causation_id=causation_id,
-        )
-        opportunity.version = expected_version + count
-        opportunity.pending = []
-        await read_model.save_opportunity(
-            uow.connection, self.store.schema, caller.tenant_id, opportunity, now
         )
         return Written(opportunity.opportunity_id, opportunity.version)
 

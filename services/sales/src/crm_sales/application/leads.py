@@ -152,8 +152,10 @@ class LeadHandlers:
         if not lead.pending:
             return Written(lead.lead_id, lead.version)
         now = datetime.now(UTC)
-        await append(uow, caller, lead.lead_id, expected_version, lead.pending, lead.lead_id, now)
-        lead.version = expected_version + len(lead.pending)
+        events = lead.pending
+        lead.version = expected_version + len(events)
         lead.pending = []
         await leads.save_lead(uow.connection, self.store.schema, caller.tenant_id, lead, now)
+        # The events last, their position drawn just before the commit (see the relay's gaps).
+        await append(uow, caller, lead.lead_id, expected_version, events, lead.lead_id, now)
         return Written(lead.lead_id, lead.version)

@@ -329,18 +329,9 @@ class CaseHandlers:
     ) -> Written:
         if not case.pending:
             return Written(case.case_id, case.version)
-        messages = [e for e in case.pending if isinstance(e, InteractionAdded)]
-        await append(
-            uow,
-            caller,
-            case.case_id,
-            expected_version,
-            case.pending,
-            case.case_id,
-            at,
-            causation_id,
-        )
-        case.version = expected_version + len(case.pending)
+        events = case.pending
+        messages = [e for e in events if isinstance(e, InteractionAdded)]
+        case.version = expected_version + len(events)
         case.pending = []
         schema, tenant = self.store.schema, caller.tenant_id
         await rm.save_case(uow.connection, schema, tenant, case, at)
@@ -355,5 +346,10 @@ class CaseHandlers:
             )
         await timers.replace(
             uow.connection, schema, tenant, case.case_id, case.timers(self.reopen_window)
+        )
+        # The events last, their position drawn just before the commit (the relay holds back
+        # every event after a position not yet committed).
+        await append(
+            uow, caller, case.case_id, expected_version, events, case.case_id, at, causation_id
         )
         return Written(case.case_id, case.version)
