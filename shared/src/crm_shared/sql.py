@@ -69,6 +69,13 @@ class Reads(Protocol):
     async def fetch(self, statement: str, params: Mapping[str, Any]) -> list[Any]: ...
 
 
+async def driver_of(connection: AsyncConnection) -> Any:
+    """The asyncpg connection under an SQLAlchemy connection."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None, "the connection was invalidated"
+    return driver
+
+
 class DriverReads:
     """Queries (``:name`` parameters) run on the asyncpg connection under an SQLAlchemy
     connection, skipping SQLAlchemy's statement layer (for the hottest reads). Outside a
@@ -80,9 +87,7 @@ class DriverReads:
 
     @classmethod
     async def on(cls, connection: AsyncConnection) -> DriverReads:
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None, "the connection was invalidated"
-        return cls(driver)
+        return cls(await driver_of(connection))
 
     async def fetch(self, statement: str, params: Mapping[str, Any]) -> list[Any]:
         prepared = positional(statement)
@@ -100,8 +105,7 @@ class DriverStatements(DriverReads):
         """Refused outside a transaction: a statement there would commit on its own."""
         if not connection.in_transaction():
             raise RuntimeError("driver statements run only in an open transaction")
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None, "the connection was invalidated"
+        driver = await driver_of(connection)
         if not driver.is_in_transaction():  # SQLAlchemy begins on the first statement
             await connection.execute(sql("SELECT 1"))
         return cls(driver)

@@ -20,7 +20,7 @@ from crm_shared.eventstore.commits import COMMITS
 from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.eventstore.model import EventMetadata, NewEvent, RecordedEvent
 from crm_shared.eventstore.schema import events, schema_map
-from crm_shared.sql import DriverStatements
+from crm_shared.sql import DriverStatements, driver_of
 
 # Every unit of work takes its transaction id in the same round trip as its BEGIN, so before it
 # can draw any position from the identity sequence. Then any transaction that could still fill
@@ -28,6 +28,12 @@ from crm_shared.sql import DriverStatements
 # (Taking it inside the INSERT statement is not enough: measured, PostgreSQL may draw the
 # position before the statement's other expressions assign the id.)
 _BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_current_xact_id()"
+
+
+_EVENT_COLUMNS = (
+    "global_position, event_id, stream_id, stream_version, event_type, schema_version,"
+    " partition_key, subject, data, metadata, occurred_at, recorded_at"
+)
 
 
 class _Statements:
@@ -80,15 +86,13 @@ class _Statements:
         )
         # $3: recorded by then; NULL for now (the planner folds "$3 IS NULL" per execution).
         self.read_stream = (
-            "SELECT global_position, event_id, stream_id, stream_version, event_type,"
-            " schema_version, partition_key, subject, data, metadata, occurred_at, recorded_at"
+            f"SELECT {_EVENT_COLUMNS}"
             f' FROM "{schema}".events WHERE stream_id = $1 AND stream_version >= $2'
             " AND ($3::timestamptz IS NULL OR recorded_at <= $3::timestamptz)"
             " ORDER BY stream_version"
         )
         self.read_streams = (
-            "SELECT global_position, event_id, stream_id, stream_version, event_type,"
-            " schema_version, partition_key, subject, data, metadata, occurred_at, recorded_at"
+            f"SELECT {_EVENT_COLUMNS}"
             f' FROM "{schema}".events WHERE stream_id = ANY($1::text[])'
             " ORDER BY stream_id, stream_version"
         )
@@ -113,8 +117,7 @@ class EventStore:
         """
         async with self.engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None, "the connection was invalidated"
+            driver = await driver_of(connection)
             await driver.execute(_BEGIN)
             uow = UnitOfWork(connection, driver, self._statements)
             try:
@@ -137,8 +140,7 @@ class EventStore:
         """
         await connection.execution_options(schema_translate_map=schema_map(self.schema))
         await connection.execute(text("SELECT pg_current_xact_id()"))
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None, "the connection was invalidated"
+        driver = await driver_of(connection)
         yield UnitOfWork(connection, driver, self._statements)
 
     async def append(
