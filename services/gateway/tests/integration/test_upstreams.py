@@ -126,3 +126,23 @@ async def test_a_cookie_a_service_sets_is_never_sent_back_with_another_callers_r
     assert len(heads) == 2
     assert b"ada-secret" not in heads[1].lower()
     assert b"cookie:" not in heads[1].lower()
+
+
+@pytest.mark.integration
+async def test_an_answer_cut_off_mid_body_is_unavailable_and_counts_against_the_circuit() -> None:
+    async def hangs_up_mid_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"{" * 10)
+        await writer.drain()
+        writer.close()
+
+    server, url = await serving(hangs_up_mid_body)
+    upstreams = Upstreams({"contacts": url}, 2.0, 1, 10.0)
+    try:
+        with pytest.raises(UpstreamUnavailable, match="cannot be reached"):
+            await upstreams.call("contacts", "GET", "/contacts/1")
+        with pytest.raises(UpstreamUnavailable, match="circuit open"):
+            await upstreams.call("contacts", "GET", "/contacts/1")
+    finally:
+        await upstreams.close()
+        server.close()

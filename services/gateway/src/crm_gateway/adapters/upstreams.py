@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 
 import aiohttp
 import httpx
@@ -65,13 +66,8 @@ class Upstreams:
             service, self._request(service, method, path, params, headers, content)
         )
         try:
-            await answer.aread()
-        except httpx.TimeoutException:
-            self.breakers[service].failed()
-            raise UpstreamUnavailable(f"the {service} service did not answer in time") from None
-        except httpx.TransportError as error:  # the connection broke while the body came
-            self.breakers[service].failed()
-            raise UpstreamUnavailable(f"the {service} service cannot be reached: {error}") from None
+            with self._failures(service):  # the connection may break while the body comes
+                await answer.aread()
         finally:
             await answer.aclose()
         return answer
@@ -116,23 +112,30 @@ class Upstreams:
         breaker = self.breakers[service]
         if not breaker.allow():
             raise UpstreamUnavailable(f"the {service} service is unavailable (circuit open)")
-        try:
+        with self._failures(service):
             answer = await self._transports[service].handle_async_request(request)
-        except httpx.TimeoutException as error:
-            breaker.failed()
-            if not isinstance(error.__cause__, aiohttp.ClientConnectorError):
-                raise UpstreamUnavailable(f"the {service} service did not answer in time") from None
-            # the aiohttp transport reports a refused connection as a connect timeout
-            raise UpstreamUnavailable(f"the {service} service cannot be reached: {error}") from None
-        except httpx.TransportError as error:
-            breaker.failed()
-            raise UpstreamUnavailable(f"the {service} service cannot be reached: {error}") from None
         answer.request = request
         if answer.status_code >= 500:
             breaker.failed()
         else:
             breaker.succeeded()
         return answer
+
+    @contextmanager
+    def _failures(self, service: Service) -> Iterator[None]:
+        """A timeout or a broken or refused connection: counted against the service's circuit
+        and answered as ``UpstreamUnavailable``."""
+        try:
+            yield
+        except httpx.TimeoutException as error:
+            self.breakers[service].failed()
+            if not isinstance(error.__cause__, aiohttp.ClientConnectorError):
+                raise UpstreamUnavailable(f"the {service} service did not answer in time") from None
+            # the aiohttp transport reports a refused connection as a connect timeout
+            raise UpstreamUnavailable(f"the {service} service cannot be reached: {error}") from None
+        except httpx.TransportError as error:
+            self.breakers[service].failed()
+            raise UpstreamUnavailable(f"the {service} service cannot be reached: {error}") from None
 
     async def close(self) -> None:
         for transport in self._transports.values():
