@@ -310,3 +310,22 @@ async def test_support_agents_see_the_customer_but_not_the_money(
     assert "totals" not in for_support["opportunities"]
     assert all("amount" not in e["details"] for e in for_support["timeline"]["items"])
     assert for_support["record"]["last_name"] == "Hopper"
+
+
+async def test_a_sized_answer_is_passed_on_whole_and_an_unsized_export_streamed_through(
+    gateway: Gateway,
+) -> None:
+    api, acme = gateway.api, gateway.as_("ada", "acme", "admin")
+    names = [f"Streamed{n}" for n in range(30)]
+    for name in names:
+        (await api.post("/contacts", json={"last_name": name}, headers=acme)).raise_for_status()
+    one = await api.get("/contacts?limit=1", headers=acme)
+    assert one.status_code == 200
+    assert one.headers["content-length"] == str(len(one.content))
+
+    async with api.stream("GET", "/contacts/export?format=csv", headers=acme) as export:
+        assert export.status_code == 200
+        assert "content-length" not in export.headers  # not read whole in the gateway
+        chunks = [chunk async for chunk in export.aiter_bytes()]
+    text = b"".join(chunks).decode()
+    assert all(name in text for name in names)
