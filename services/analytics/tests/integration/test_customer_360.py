@@ -356,16 +356,17 @@ async def test_the_view_takes_the_newest_of_each_kind_of_linked_record_up_to_a_l
                     ),
                     {"kind": kind, "id": f"{kind}-{n}", "at": T0 + timedelta(minutes=n)},
                 )
-        linked = await rm.related(
+        facts = await rm.customer_facts(
             await DriverReads.on(connection),
             analytics_schema,
             "tenant-a",
-            ("opportunity", "case", "activity", "quote"),
-            "contact_id",
             "grace",
+            ("opportunity", "case", "activity", "quote"),
             2,
+            20,
         )
-    assert {kind: [r["entity_id"] for r in rows] for kind, rows in linked.items()} == {
+    assert facts.known
+    assert {kind: [r["entity_id"] for r in rows] for kind, rows in facts.related.items()} == {
         "opportunity": ["opportunity-3", "opportunity-2"],
         "case": ["case-0"],
         "activity": ["activity-2", "activity-1"],

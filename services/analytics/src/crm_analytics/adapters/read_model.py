@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -299,85 +300,138 @@ async def _erasure(
         )
 
 
-async def entities_named(
+@dataclass(frozen=True)
+class CustomerFacts:
+    """What the read models hold about one customer, read in one statement (one snapshot)."""
+
+    current: str
+    """The customer as it now lives on: itself, or the survivor of its merges."""
+    named: dict[str, dict[str, Any]]
+    """Its own rows, by kind (``contact``, ``account``); empty if none has been seen."""
+    known: bool
+    """Whether anything names it (its own row, or a record linked to it)."""
+    related: dict[str, list[dict[str, Any]]]
+    """The records linked to it, by kind, most recently changed first."""
+    members: list[dict[str, Any]]
+    """Its organisations (a contact's) or its people (an account's)."""
+    consents: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+    """Newest first."""
+
+    @property
+    def is_account(self) -> bool:
+        return "account" in self.named
+
+
+# A contact is linked to records by their contact_id, an organisation by their account_id: of
+# each pair of branches below, the one-time filter on ``customer.is_account`` runs only one.
+_CUSTOMER_FACTS = """
+WITH RECURSIVE chain (id, depth) AS (
+    SELECT CAST(:id AS text), 0
+    UNION ALL
+    SELECT m.survivor_id, chain.depth + 1 FROM chain
+    JOIN "{s}".merges m ON m.tenant_id = :tenant AND m.merged_id = chain.id
+    WHERE chain.depth < {max_chain}
+),
+named AS (
+    SELECT e.kind, e.data FROM "{s}".entities e
+    WHERE e.tenant_id = :tenant AND e.kind IN ('contact', 'account')
+    AND e.entity_id = (SELECT id FROM chain ORDER BY depth DESC LIMIT 1)
+),
+customer AS (
+    SELECT (SELECT id FROM chain ORDER BY depth DESC LIMIT 1) AS id,
+    EXISTS (SELECT 1 FROM named WHERE kind = 'account') AS is_account,
+    EXISTS (SELECT 1 FROM named) AS has_row
+)
+SELECT customer.id AS current,
+    (SELECT json_object_agg(kind, data) FROM named) AS named,
+    customer.has_row OR EXISTS (
+        SELECT 1 FROM "{s}".entities WHERE tenant_id = :tenant
+        AND (entity_id = customer.id AND kind IN ('contact', 'account')
+             OR contact_id = customer.id OR account_id = customer.id)
+    ) AS known,
+    (SELECT json_agg(linked ORDER BY kind, updated_at DESC, entity_id) FROM (
+        SELECT kind, entity_id, contact_id, account_id, data, updated_at, row_number()
+            OVER (PARTITION BY kind ORDER BY updated_at DESC, entity_id) AS n
+        FROM (
+            SELECT * FROM "{s}".entities WHERE NOT customer.is_account
+            AND tenant_id = :tenant AND contact_id = customer.id AND kind = ANY(:kinds)
+            UNION ALL
+            SELECT * FROM "{s}".entities WHERE customer.is_account
+            AND tenant_id = :tenant AND account_id = customer.id AND kind = ANY(:kinds)
+        ) AS candidates
+    ) AS linked WHERE n <= :related_limit) AS related,
+    (SELECT json_agg(members ORDER BY is_primary DESC, account_id, contact_id) FROM (
+        SELECT m.account_id, m.contact_id, m.role, m.is_primary,
+            a.data->>'name' AS account_name, p.data->>'lifecycle_stage' AS lifecycle_stage
+        FROM (
+            SELECT * FROM "{s}".memberships WHERE NOT customer.is_account
+            AND tenant_id = :tenant AND contact_id = customer.id
+            UNION ALL
+            SELECT * FROM "{s}".memberships WHERE customer.is_account
+            AND tenant_id = :tenant AND account_id = customer.id
+        ) AS m
+        LEFT JOIN "{s}".entities a ON a.tenant_id = m.tenant_id
+            AND a.kind = 'account' AND a.entity_id = m.account_id
+        LEFT JOIN "{s}".entities p ON p.tenant_id = m.tenant_id
+            AND p.kind = 'contact' AND p.entity_id = m.contact_id
+    ) AS members) AS members,
+    (SELECT json_agg(c ORDER BY channel) FROM (
+        SELECT channel, status, lawful_basis, source, at FROM "{s}".consents
+        WHERE NOT customer.is_account AND tenant_id = :tenant AND contact_id = customer.id
+    ) AS c) AS consents,
+    (SELECT json_agg(t ORDER BY at DESC, event_id DESC) FROM (
+        SELECT event_id, at, kind, entity_id, what, details FROM "{s}".timeline
+        WHERE tenant_id = :tenant AND customer_id = customer.id
+        ORDER BY at DESC, event_id DESC LIMIT :timeline_limit
+    ) AS t) AS timeline
+FROM customer
+"""
+
+
+async def customer_facts(
     reads: Reads,
     schema: str,
     tenant_id: str,
-    kinds: Sequence[str],
-    entity_id: str,
-) -> dict[str, dict[str, Any]]:
-    """The entities called ``entity_id`` among ``kinds``, by kind (one query)."""
-    rows = await reads.fetch(
-        "SELECT kind, entity_id, contact_id, account_id, data, updated_at"
-        f' FROM "{schema}".entities'
-        " WHERE tenant_id = :tenant AND kind = ANY(:kinds) AND entity_id = :id",
-        {"tenant": tenant_id, "kinds": list(kinds), "id": entity_id},
-    )
-    return {row["kind"]: dict(row) for row in rows}
-
-
-async def related(
-    reads: Reads,
-    schema: str,
-    tenant_id: str,
-    kinds: Sequence[str],
-    customer_column: str,
     customer_id: str,
-    limit: int,
-) -> dict[str, list[dict[str, Any]]]:
-    """Entities of each of ``kinds`` linked to the customer, most recently changed first, at
-    most ``limit`` of each kind (one query)."""
-    assert customer_column in ("contact_id", "account_id")
-    rows = await reads.fetch(
-        (
-            "SELECT kind, entity_id, contact_id, account_id, data, updated_at FROM ("
-            " SELECT kind, entity_id, contact_id, account_id, data, updated_at, row_number()"
-            " OVER (PARTITION BY kind ORDER BY updated_at DESC, entity_id) AS n"
-            f' FROM "{schema}".entities WHERE tenant_id = :tenant AND kind = ANY(:kinds)'
-            f" AND {customer_column} = :customer) AS linked"
-            " WHERE n <= :limit ORDER BY kind, updated_at DESC, entity_id"
-        ),
-        {"tenant": tenant_id, "kinds": list(kinds), "customer": customer_id, "limit": limit},
+    related_kinds: Sequence[str],
+    related_limit: int,
+    timeline_limit: int,
+) -> CustomerFacts:
+    """Everything the 360 view reads about ``customer_id`` (followed to its survivor), in one
+    statement: one round trip and one snapshot, where a statement per part took six of each.
+    At most ``related_limit`` linked records of each of ``related_kinds`` (the newest), and the
+    newest ``timeline_limit`` entries of its timeline."""
+    statement = _CUSTOMER_FACTS.format(s=schema, max_chain=MAX_MERGE_CHAIN)
+    (row,) = await reads.fetch(
+        statement,
+        {
+            "tenant": tenant_id,
+            "id": customer_id,
+            "kinds": list(related_kinds),
+            "related_limit": related_limit,
+            "timeline_limit": timeline_limit,
+        },
     )
-    found: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
-    for row in rows:
-        found[row["kind"]].append(dict(row))
-    return found
-
-
-async def consents(
-    reads: Reads, schema: str, tenant_id: str, contact_id: str
-) -> list[dict[str, Any]]:
-    rows = await reads.fetch(
-        (
-            "SELECT channel, status, lawful_basis, source, at"
-            f' FROM "{schema}".consents WHERE tenant_id = :tenant AND contact_id = :contact'
-            " ORDER BY channel"
-        ),
-        {"tenant": tenant_id, "contact": contact_id},
+    related: dict[str, list[dict[str, Any]]] = {kind: [] for kind in related_kinds}
+    for record in row["related"] or []:
+        del record["n"]
+        related[record["kind"]].append(record)
+    return CustomerFacts(
+        current=row["current"],
+        named=row["named"] or {},
+        known=row["known"],
+        related=related,
+        members=row["members"] or [],
+        consents=[_with_time(c, "at") for c in row["consents"] or []],
+        timeline=[_with_time(t, "at") for t in row["timeline"] or []],
     )
-    return [dict(row) for row in rows]
 
 
-async def memberships(
-    reads: Reads, schema: str, tenant_id: str, column: str, customer_id: str
-) -> list[dict[str, Any]]:
-    assert column in ("contact_id", "account_id")
-    rows = await reads.fetch(
-        (
-            "SELECT m.account_id, m.contact_id, m.role, m.is_primary,"
-            " a.data->>'name' AS account_name, p.data->>'lifecycle_stage' AS lifecycle_stage"
-            f' FROM "{schema}".memberships m'
-            f' LEFT JOIN "{schema}".entities a ON a.tenant_id = m.tenant_id'
-            " AND a.kind = 'account' AND a.entity_id = m.account_id"
-            f' LEFT JOIN "{schema}".entities p ON p.tenant_id = m.tenant_id'
-            " AND p.kind = 'contact' AND p.entity_id = m.contact_id"
-            f" WHERE m.tenant_id = :tenant AND m.{column} = :customer"
-            " ORDER BY m.is_primary DESC, m.account_id, m.contact_id"
-        ),
-        {"tenant": tenant_id, "customer": customer_id},
-    )
-    return [dict(row) for row in rows]
+def _with_time(record: dict[str, Any], name: str) -> dict[str, Any]:
+    """JSON carries a timestamp as text: back to the UTC datetime a column read gives."""
+    record[name] = datetime.fromisoformat(record[name]).astimezone(UTC)
+    return record
 
 
 async def timeline(

@@ -27,48 +27,30 @@ class CustomerViews:
 
     async def view(self, tenant_id: str, customer_id: str, timeline_limit: int) -> dict[str, Any]:
         async with self.engine.connect() as connection:
-            reads = await DriverReads.on(connection)
-            schema = self.schema
-            current = await rm.survivor(reads, schema, tenant_id, customer_id)
-            named = await rm.entities_named(
-                reads, schema, tenant_id, ("contact", "account"), current
-            )
-            if not named and not await rm.is_known(reads, schema, tenant_id, current):
-                raise NotFound(f"no customer {customer_id}")
-            contact, account = named.get("contact"), named.get("account")
-            kind = "account" if account is not None else "contact"
-            column = "account_id" if kind == "account" else "contact_id"
-            linked = await rm.related(
-                reads,
-                schema,
+            facts = await rm.customer_facts(
+                await DriverReads.on(connection),
+                self.schema,
                 tenant_id,
+                customer_id,
                 ("opportunity", "case", "activity"),
-                column,
-                current,
                 RELATED_LIMIT,
+                timeline_limit + 1,
             )
-            opportunities, cases, activities = (
-                linked["opportunity"],
-                linked["case"],
-                linked["activity"],
-            )
-            members = await rm.memberships(reads, schema, tenant_id, column, current)
-            consent = (
-                await rm.consents(reads, schema, tenant_id, current) if kind == "contact" else []
-            )
-            entries = await rm.timeline(reads, schema, tenant_id, current, timeline_limit + 1, None)
-        profile = (account if kind == "account" else contact) or {"data": {}}
+        if not facts.known:
+            raise NotFound(f"no customer {customer_id}")
+        kind = "account" if facts.is_account else "contact"
+        related = facts.related
         return {
-            "customer_id": current,
-            "merged_from": customer_id if current != customer_id else None,
+            "customer_id": facts.current,
+            "merged_from": customer_id if facts.current != customer_id else None,
             "kind": kind,
-            "profile": profile["data"],
-            "consent": consent,
-            "organisations" if kind == "contact" else "people": members,
-            "opportunities": _opportunities(opportunities),
-            "cases": _cases(cases),
-            "activities": [_row(a) for a in activities],
-            "timeline": page(entries, timeline_limit),
+            "profile": facts.named.get(kind, {}),
+            "consent": facts.consents,
+            "organisations" if kind == "contact" else "people": facts.members,
+            "opportunities": _opportunities(related["opportunity"]),
+            "cases": _cases(related["case"]),
+            "activities": [_row(a) for a in related["activity"]],
+            "timeline": page(facts.timeline, timeline_limit),
         }
 
     async def timeline(
