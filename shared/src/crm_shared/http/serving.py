@@ -1,5 +1,6 @@
 """How every service is served: telemetry configured from the environment, then uvicorn on
-uvloop and httptools, with the platform's JSON logging (uvicorn's own log config off)."""
+uvloop and httptools, with the platform's JSON logging (uvicorn's own log config off) and its
+access log only when ``CRM_ACCESS_LOG`` asks for it."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def serve(app_factory: str, host: str, port: int, workers: int | None = None) ->
         loop="uvloop",
         http="httptools",
         log_config=None,
+        access_log=PlatformSettings().access_log,
     )
 
 

@@ -67,6 +67,9 @@ class HttpMetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        # The labelled series of each (method, route, status) seen: looking them up through
+        # ``labels`` (a lock, checks, a tuple) on every request cost more than recording.
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,6 +93,13 @@ class HttpMetricsMiddleware:
         route = route_template(scope)
         if route in _NOT_COUNTED:
             return
-        method = scope["method"]
-        self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
-        self.metrics.duration.labels(method=method, route=route).observe(seconds)
+        key = (scope["method"], route, status)
+        series = self._series.get(key)
+        if series is None:
+            method = key[0]
+            series = self._series[key] = (
+                self.metrics.requests.labels(method=method, route=route, status=str(status)),
+                self.metrics.duration.labels(method=method, route=route),
+            )
+        series[0].inc()
+        series[1].observe(seconds)

@@ -31,3 +31,18 @@ def test_an_unknown_command_is_refused_with_the_usage(capsys: pytest.CaptureFixt
         run_service("contacts", lambda: None, migrate, ["migrat"])
     assert exited.value.code == 2
     assert "invalid choice: 'migrat'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("setting", "logged"), [(None, False), ("true", True), ("false", False)])
+def test_a_line_per_request_is_logged_only_when_the_access_log_setting_asks(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, logged: bool
+) -> None:
+    if setting is None:
+        monkeypatch.delenv("CRM_ACCESS_LOG", raising=False)
+    else:
+        monkeypatch.setenv("CRM_ACCESS_LOG", setting)
+    options: dict[str, object] = {}
+    monkeypatch.setattr(serving.uvicorn, "run", lambda app, **kwargs: options.update(kwargs))
+    serving.serve("crm_contacts.entrypoints.main:create_app", "127.0.0.1", 8000)
+    assert options["access_log"] is logged
+    assert options["log_config"] is None  # the platform's JSON logging, not uvicorn's
