@@ -128,6 +128,14 @@ def _describe_validation_problems(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def validation_problem_answer() -> dict[str, Any]:
+    """The OpenAPI description of a 422 answer (its body: ``ValidationProblem``)."""
+    return {
+        "description": "The request does not follow the rules",
+        "content": {"application/json": {"schema": {"$ref": _ref(ValidationProblem.__name__)}}},
+    }
+
+
 def _ref(name: str) -> str:
     return f"#/components/schemas/{name}"
 
@@ -141,10 +149,7 @@ def _replace_validation_schema(document: dict[str, Any]) -> None:
         for operation in operations.values():
             answer = operation.get("responses", {}).get("422")
             if answer and _ref("HTTPValidationError") in json.dumps(answer):
-                answer["description"] = "The request does not follow the rules"
-                answer["content"] = {
-                    "application/json": {"schema": {"$ref": _ref(ValidationProblem.__name__)}}
-                }
+                answer.update(validation_problem_answer())
     for unused in ("HTTPValidationError", "ValidationError"):  # in this order
         definition = schemas.pop(unused, None)
         if definition is not None and _ref(unused) in json.dumps(document):

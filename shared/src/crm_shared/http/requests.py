@@ -10,15 +10,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from crm_shared.auth.access import access_of, allowed
 from crm_shared.auth.principal import DEPARTMENT_ROLES, Forbidden
 from crm_shared.caller import Caller
 from crm_shared.errors import ConcurrencyConflict, PlatformError
 from crm_shared.http.authentication import principal_of
+from crm_shared.http.problems import validation_problem_answer
 
 __all__ = [
     "Caller",
@@ -45,25 +48,27 @@ class PreconditionFailed(PlatformError):
     code = "precondition_failed"
 
 
-async def caller(
-    request: Request,
-    authorization: Annotated[
-        str | None, Header(description="Bearer token from the configured issuer")
-    ] = None,
-    x_tenant_id: Annotated[
-        str | None,
-        Header(description="Tenant acted for: a service account's, or any caller's in development"),
-    ] = None,
-    x_actor_id: Annotated[
-        str | None, Header(description="User acting (development only, without tokens)")
-    ] = None,
-    x_correlation_id: Annotated[str | None, Header()] = None,
-) -> Caller:
+CALLER_HEADERS: tuple[tuple[str, str], ...] = (
+    ("authorization", "Bearer token from the configured issuer"),
+    ("x-tenant-id", "Tenant acted for: a service account's, or any caller's in development"),
+    ("x-actor-id", "User acting (development only, without tokens)"),
+    ("x-correlation-id", "Ties the events this request causes to it (a new id if absent)"),
+)
+"""The headers ``caller`` reads, as the OpenAPI documents name them (``document_caller``)."""
+
+
+async def caller(request: Request) -> Caller:
     """The caller as the token says (tenant, user, roles). A service account's token (role
     ``service``) acts for the tenant it names in ``X-Tenant-Id``. Without a configured issuer
-    (development), the headers are trusted."""
-    correlation = x_correlation_id or str(uuid.uuid4())
-    principal = await principal_of(request, authorization)
+    (development), the headers are trusted.
+
+    It reads the headers itself rather than as four ``Header`` parameters, which FastAPI
+    validated one by one on every request (40 us of a 260 us request); ``document_caller``
+    puts them in the OpenAPI document."""
+    headers = request.headers
+    x_tenant_id, x_actor_id = headers.get("x-tenant-id"), headers.get("x-actor-id")
+    correlation = headers.get("x-correlation-id") or str(uuid.uuid4())
+    principal = await principal_of(request, headers.get("authorization"))
     if principal is None:
         if not x_tenant_id or not x_actor_id:
             missing = [
@@ -82,6 +87,50 @@ async def caller(
     if access and not principal.is_service and not allowed(access, request.method, principal.roles):
         raise Forbidden(f"your roles do not allow {request.method} {request.url.path}")
     return Caller(tenant, actor, correlation, principal.roles)
+
+
+def document_caller(app: FastAPI) -> None:
+    """The app's OpenAPI document lists ``CALLER_HEADERS`` on every operation that reads the
+    caller (``Who``), as it would if ``caller`` declared them as ``Header`` parameters."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        for route in iter_route_contexts(app.routes):
+            if not isinstance(route.original_route, APIRoute) or not _reads_caller(
+                route.original_route.dependant
+            ):
+                continue
+            operations = document["paths"].get(route.path_format, {})
+            for method in route.methods or ():
+                operation = operations.get(method.lower())
+                if operation is not None:
+                    operation.setdefault("parameters", []).extend(_caller_parameters())
+                    # a development caller that names no tenant is refused with a 422
+                    responses = operation.setdefault("responses", {})
+                    responses.setdefault("422", validation_problem_answer())
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _reads_caller(dependant: Dependant) -> bool:
+    return dependant.call is caller or any(_reads_caller(d) for d in dependant.dependencies)
+
+
+def _caller_parameters() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "in": "header",
+            "required": False,
+            "description": description,
+            "schema": {"type": "string"},
+        }
+        for name, description in CALLER_HEADERS
+    ]
 
 
 async def expected_version(if_match: Annotated[str | None, Header()] = None) -> int:

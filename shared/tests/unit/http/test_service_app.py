@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from fastapi import FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, EmailStr, Field
 
 from crm_shared.errors import ConcurrencyConflict, NotFound, PlatformError
 from crm_shared.http import ReadinessChecks, create_service_app
+from crm_shared.http.requests import Who
 
 
 class NewContact(BaseModel):
@@ -225,6 +226,31 @@ class TestOpenApi:
         assert {"ValidationProblem", "FieldProblem"} <= set(schemas)
         assert "HTTPValidationError" not in schemas
         assert set(schemas["ValidationProblem"]["required"]) == {"error", "detail", "fields"}
+
+    async def test_the_caller_headers_are_documented_where_the_caller_is_read(self) -> None:
+        app = build()
+        router = APIRouter(prefix="/deals")
+
+        @router.get("/{deal_id}")
+        async def get_deal(deal_id: str, who: Who) -> dict[str, str]:
+            return {"id": deal_id, "tenant": who.tenant_id}
+
+        app.include_router(router)
+        async with client(app) as http:
+            document = (await http.get("/openapi.json")).json()
+            refused = await http.get("/deals/d-1", headers={"X-Actor-Id": "ada"})
+        operation = document["paths"]["/deals/{deal_id}"]["get"]
+        headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
+        assert headers == ["authorization", "x-tenant-id", "x-actor-id", "x-correlation-id"]
+        assert operation["responses"]["422"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ValidationProblem"
+        }
+        reads_no_caller = document["paths"]["/contacts/{contact_id}"]["get"]
+        assert [p["name"] for p in reads_no_caller["parameters"]] == ["contact_id"]
+        assert refused.status_code == 422
+        assert refused.json()["fields"] == [
+            {"field": "x-tenant-id", "location": "header", "reason": "required without a token"}
+        ]
 
 
 def test_building_the_app_connects_to_nothing() -> None:
