@@ -17,7 +17,7 @@ from crm_shared.auth import TokenVerifier
 from crm_shared.http.authentication import install_authentication
 from crm_shared.http.probes import ReadinessChecks, operations_router
 from crm_shared.http.problems import install_error_handlers
-from crm_shared.http.requests import document_caller
+from crm_shared.http.requests import document_headers
 from crm_shared.telemetry.http_metrics import HttpMetrics, HttpMetricsMiddleware
 from crm_shared.telemetry.tracing import instrument_fastapi
 
@@ -51,7 +51,7 @@ def create_service_app(
     app.include_router(operations_router(registry, readiness_checks, readiness_timeout))
     install_error_handlers(app)
     install_authentication(app, auth)
-    document_caller(app)
+    document_headers(app)
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics.on(registry))
     instrument_fastapi(app, tracer_provider)
     return app

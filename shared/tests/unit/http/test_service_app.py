@@ -11,7 +11,7 @@ from pydantic import BaseModel, EmailStr, Field
 
 from crm_shared.errors import ConcurrencyConflict, NotFound, PlatformError
 from crm_shared.http import ReadinessChecks, create_service_app
-from crm_shared.http.requests import Who
+from crm_shared.http.requests import Expected, Who
 
 
 class NewContact(BaseModel):
@@ -227,13 +227,17 @@ class TestOpenApi:
         assert "HTTPValidationError" not in schemas
         assert set(schemas["ValidationProblem"]["required"]) == {"error", "detail", "fields"}
 
-    async def test_the_caller_headers_are_documented_where_the_caller_is_read(self) -> None:
+    async def test_the_headers_read_are_documented_where_they_are_read(self) -> None:
         app = build()
         router = APIRouter(prefix="/deals")
 
         @router.get("/{deal_id}")
         async def get_deal(deal_id: str, who: Who) -> dict[str, str]:
             return {"id": deal_id, "tenant": who.tenant_id}
+
+        @router.patch("/{deal_id}")
+        async def change_deal(deal_id: str, who: Who, version: Expected) -> dict[str, int]:
+            return {"version": version + 1}
 
         app.include_router(router)
         async with client(app) as http:
@@ -245,6 +249,8 @@ class TestOpenApi:
         assert operation["responses"]["422"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/ValidationProblem"
         }
+        change = document["paths"]["/deals/{deal_id}"]["patch"]
+        assert [p["name"] for p in change["parameters"] if p["in"] == "header"][-1] == "if-match"
         reads_no_caller = document["paths"]["/contacts/{contact_id}"]["get"]
         assert [p["name"] for p in reads_no_caller["parameters"]] == ["contact_id"]
         assert refused.status_code == 422
