@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 from crm_contacts.adapters import accounts_read_model, idempotency, read_model
 from crm_contacts.adapters.custom_fields import catalogue_from, catalogue_stream, load_catalogue
-from crm_contacts.adapters.read_model import ContactRow
+from crm_contacts.adapters.read_model import ContactRow, DuplicateLookup
 from crm_contacts.application.commands import (
     ArchiveContact,
     Caller,
@@ -92,14 +92,20 @@ class ContactHandlers:
                     raise InvalidValue("works_at", "organisations are not available here")
                 organisations = frozenset({command.works_at[0]})
             profile = Profile.of(contact_id, contact.state, organisations)
-            candidates = await read_model.duplicate_candidates(
+            encoded = self._versioned(contact, 0, now)
+            # its row and identifiers written, its likely duplicates found: one statement
+            row, candidates = await read_model.insert_new(
                 uow,
                 self.store.schema,
-                command.caller.tenant_id,
-                sorted(profile.emails),
-                sorted(profile.phones),
-                profile.last_name,
-                sorted(organisations),
+                tenant,
+                contact,
+                now,
+                DuplicateLookup(
+                    sorted(profile.emails),
+                    sorted(profile.phones),
+                    profile.last_name,
+                    sorted(organisations),
+                ),
             )
             employers = (
                 await accounts_read_model.organisations_of(
@@ -121,15 +127,15 @@ class ContactHandlers:
             await idempotency.remember(
                 uow.connection, self.store.schema, tenant, command.idempotency_key, contact_id
             )
-            # Written last (its events last of all): see ``save``.
-            written = await self.save(uow, command.caller, contact, 0, now)
+            # Its events last of all: see ``save``.
+            await uow.append(contact_id, 0, encoded, command.caller.event_metadata())
             if command.works_at is not None and self.accounts is not None:
                 account_id, role = command.works_at
                 await self.accounts.link_in(  # after the contact's row, which it checks
                     uow, command.caller, account_id, None, contact_id, role, primary=False
                 )
             details = {**contact.state, "consents": contact.consents, "erased": False}
-            return Created(written.contact_id, written.version, details, now, duplicates)
+            return Created(contact_id, contact.version, details, now, duplicates, row=row)
 
     async def update(self, command: UpdateContact) -> Written:
         tenant = command.caller.tenant_id
@@ -248,15 +254,21 @@ class ContactHandlers:
     ) -> Written:
         if not contact.pending:
             return Written(contact.contact_id, contact.version)
-        metadata = caller.event_metadata()
         now = now or datetime.now(UTC)
-        encoded = new_events(REGISTRY, contact.pending, contact.contact_id, contact.contact_id, now)
-        contact.version = expected_version + len(encoded)
-        contact.pending.clear()
+        encoded = self._versioned(contact, expected_version, now)
         row = await read_model.save(uow, self.store.schema, caller.tenant_id, contact, now)
         await read_model.save_identifiers(uow, self.store.schema, caller.tenant_id, contact)
         # The events last: their position, drawn by the append, is what the relay waits on
         # until this transaction commits (events after it are held back meanwhile), so it is
         # drawn as close to the commit as can be. A stale version still fails the whole.
-        await uow.append(contact.contact_id, expected_version, encoded, metadata)
+        await uow.append(contact.contact_id, expected_version, encoded, caller.event_metadata())
         return Written(contact.contact_id, contact.version, row=row)
+
+    @staticmethod
+    def _versioned(contact: Contact, expected_version: int, now: datetime) -> list[NewEvent]:
+        """The contact's pending events, encoded; the contact takes the version they bring
+        it to (its row is written with it)."""
+        encoded = new_events(REGISTRY, contact.pending, contact.contact_id, contact.contact_id, now)
+        contact.version = expected_version + len(encoded)
+        contact.pending.clear()
+        return encoded
