@@ -57,6 +57,12 @@ class ConsumerConfig:
     max_retries: int = 3
     retry_backoff: float = 0.2
     max_records: int = 500
+    fetch_max_wait_ms: int = 100
+    """How long the broker may hold a fetch that finds no new events. The client sends one
+    fetch per broker at a time, for the partitions it holds no unread events of: with
+    Kafka's 500 ms, a fetch for quiet topics (analytics reads three) held back the next
+    fetch of a busy one for half a second, the median delay to the read models at 200
+    changes/s. Shorter costs an idle consumer a few more fetches a second."""
     event_types: frozenset[str] | None = None
     """The event types the consumer applies; any other is passed over with no claim and no
     transaction (a service that reacts to two kinds of another's events need not record every
@@ -101,6 +107,7 @@ class IdempotentConsumer:
             group_id=self.config.group_id,
             batch=True,
             max_records=self.config.max_records,
+            fetch_max_wait_ms=self.config.fetch_max_wait_ms,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
         )(handle)
