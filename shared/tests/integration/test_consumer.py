@@ -429,3 +429,53 @@ async def test_a_database_outage_postpones_events_without_dead_lettering_any(
     finally:
         await engine.dispose()
         await asyncio.to_thread(server.stop)
+
+
+async def test_a_quiet_topic_never_holds_back_the_next_event_of_a_busy_one(
+    engine: AsyncEngine, read_model: str, topic: str, kafka_bootstrap: str, unique_name: str
+) -> None:
+    """The client has one fetch at a time in flight to a broker, for the partitions it holds
+    nothing unread of. While a batch is applied, its partition's next event is fetched and
+    held unread; the fetch after that is for the other partitions, a quiet topic's among
+    them, and the broker holds it for as long as the consumer allows when nothing comes.
+    The next event of the busy partition waits for it to end: about 450 ms with Kafka's
+    default wait of 500 ms, about 50 ms with the consumers' 100 ms."""
+    quiet = f"crm.{unique_name}.quiet"
+    await create_topics(kafka_bootstrap, quiet, dlq_topic(quiet))
+    applied: dict[str, float] = {}
+    slow_batch, second_applied = asyncio.Event(), asyncio.Event()
+
+    async def apply(connection: Any, event: EventEnvelope) -> None:
+        if event.data["name"] == "v1":  # the first event: a batch that takes its time
+            slow_batch.set()
+            await asyncio.sleep(0.2)
+        applied[event.id] = time.monotonic()
+        if event.data["name"] == "v2":
+            second_applied.set()
+
+    config = ConsumerConfig(unique_name, [topic, quiet], read_model, kafka_bootstrap)
+    consumer = IdempotentConsumer(engine, config, apply)
+    broker = consumer_broker(kafka_bootstrap, [consumer], graceful_timeout=10)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    await broker.start()
+
+    async def send(item: EventEnvelope) -> None:
+        record = to_kafka_record(item)
+        await producer.send_and_wait(topic, record.value, key=record.key, headers=record.headers)
+
+    try:
+        first, second, third = (envelope("ada", version) for version in (1, 2, 3))
+        await send(first)
+        await asyncio.wait_for(slow_batch.wait(), 60)
+        await asyncio.sleep(0.05)
+        await send(second)  # fetched while the first is applied, then held unread
+        await asyncio.wait_for(second_applied.wait(), 60)
+        sent = time.monotonic()
+        await send(third)
+        await wait_for(lambda: asyncio.sleep(0, third.id in applied), timeout=10)
+    finally:
+        await broker.stop()
+        await consumer.close()
+        await producer.stop()
+    assert applied[third.id] - sent < 0.3
