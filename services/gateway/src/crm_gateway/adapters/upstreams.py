@@ -37,13 +37,10 @@ class Upstreams:
         breaker_reset_s: float,
         transports: Mapping[Service, httpx.AsyncBaseTransport] | None = None,
     ) -> None:
-        # Idle connections are dropped before the services' servers drop them (5 s), so that a
-        # request never goes out on a connection being closed.
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32, keepalive_expiry=4)
         self._urls = {service: url.rstrip("/") for service, url in urls.items()}
         self._timeout = httpx.Timeout(timeout_s).as_dict()
         self._transports = {
-            service: (transports or {}).get(service) or AiohttpTransport(limits=limits)
+            service: (transports or {}).get(service) or AiohttpTransport(client=_session)
             for service in urls
         }
         self.breakers = {
@@ -140,3 +137,17 @@ class Upstreams:
     async def close(self) -> None:
         for transport in self._transports.values():
             await transport.aclose()
+
+
+def _session() -> aiohttp.ClientSession:
+    """The connections to one service (made on the first call, in the running loop).
+
+    Its cookie jar keeps nothing: aiohttp's own would keep a cookie an upstream set in answer
+    to one caller and send it with every later caller's request to that host (it only spares
+    hosts named by IP address, as the tests' are, not a deployment's service names). Idle
+    connections are dropped before the services' servers drop them (5 s), so that a request
+    never goes out on a connection being closed."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=4),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
