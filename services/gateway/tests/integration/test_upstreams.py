@@ -131,6 +131,28 @@ async def test_a_cookie_a_service_sets_is_never_sent_back_with_another_callers_r
 
 
 @pytest.mark.integration
+async def test_a_service_is_never_asked_for_a_compressed_answer() -> None:
+    """Answers are passed on as they come, and the caller would get a compressed one without
+    its Content-Encoding: the gateway asks for none (aiohttp asks for gzip by default)."""
+    heads: list[bytes] = []
+
+    async def answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+        await writer.drain()
+        writer.close()
+
+    server, url = await serving(answers)
+    upstreams = Upstreams({"contacts": url}, 2.0, 5, 10.0)
+    try:
+        await upstreams.call("contacts", "GET", "/contacts/1")
+    finally:
+        await upstreams.close()
+        server.close()
+    assert b"accept-encoding" not in heads[0].lower()
+
+
+@pytest.mark.integration
 async def test_an_answer_cut_off_mid_body_is_unavailable_and_counts_against_the_circuit() -> None:
     async def hangs_up_mid_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")

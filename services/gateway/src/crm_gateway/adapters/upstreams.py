@@ -144,10 +144,13 @@ def _session() -> aiohttp.ClientSession:
 
     Its cookie jar keeps nothing: aiohttp's own would keep a cookie an upstream set in answer
     to one caller and send it with every later caller's request to that host (it only spares
-    hosts named by IP address, as the tests' are, not a deployment's service names). Idle
-    connections are dropped before the services' servers drop them (5 s), so that a request
-    never goes out on a connection being closed."""
+    hosts named by IP address, as the tests' are, not a deployment's service names). It asks
+    for no compression of its own accord: answers are passed on as they come, and a compressed
+    one would reach the caller without its Content-Encoding. Idle connections are dropped
+    before the services' servers drop them (5 s), so that a request never goes out on a
+    connection being closed."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=4),
         cookie_jar=aiohttp.DummyCookieJar(),
+        skip_auto_headers=("Accept-Encoding",),
     )
