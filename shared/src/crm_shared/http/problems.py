@@ -29,6 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from crm_shared.errors import PlatformError
+from crm_shared.http.openapi import amend_openapi
 
 
 class Problem(BaseModel):
@@ -69,7 +70,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_exception)
     app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(Exception, _unexpected_error)
-    _describe_validation_problems(app)
+    # the document's 422 answers: ValidationProblem, as they are sent, not FastAPI's
+    amend_openapi(app, _replace_validation_schema)
 
 
 async def _platform_error(_: Request, error: Exception) -> JSONResponse:
@@ -111,21 +113,6 @@ async def _unexpected_error(_: Request, __: Exception) -> JSONResponse:
     # Starlette re-raises the exception after this answer, so the server logs it.
     body = {"error": "internal_error", "detail": "the service failed to answer; see its logs"}
     return JSONResponse(body, status_code=500)
-
-
-def _describe_validation_problems(app: FastAPI) -> None:
-    """Make the OpenAPI document's 422 answers ``ValidationProblem`` instead of FastAPI's."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        document = generate()
-        _replace_validation_schema(document)
-        app.openapi_schema = document
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def validation_problem_answer() -> dict[str, Any]:

@@ -21,6 +21,7 @@ from crm_shared.auth.principal import DEPARTMENT_ROLES, Forbidden
 from crm_shared.caller import Caller
 from crm_shared.errors import ConcurrencyConflict, PlatformError
 from crm_shared.http.authentication import principal_of
+from crm_shared.http.openapi import amend_openapi
 from crm_shared.http.problems import validation_problem_answer
 
 __all__ = [
@@ -93,35 +94,32 @@ def document_headers(app: FastAPI) -> None:
     """The app's OpenAPI document lists the headers ``caller`` and the ``If-Match`` readers
     read on every operation that depends on them, as it would if they declared them as
     ``Header`` parameters."""
-    generate = app.openapi
+    amend_openapi(app, lambda document: _list_headers_read(app, document))
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        document = generate()
-        for route in iter_route_contexts(app.routes):
-            if not isinstance(route.original_route, APIRoute):
+
+def _list_headers_read(app: FastAPI, document: dict[str, Any]) -> None:
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute):
+            continue
+        readers = _calls(route.original_route.dependant)
+        parameters = [
+            _header_parameter(name, description)
+            for reader, headers in HEADERS_READ.items()
+            if reader in readers
+            for name, description in headers
+        ]
+        if not parameters:
+            continue
+        operations = document["paths"].get(route.path_format, {})
+        for method in route.methods or ():
+            operation = operations.get(method.lower())
+            if operation is None:
                 continue
-            readers = _calls(route.original_route.dependant)
-            parameters = [
-                _header_parameter(name, description)
-                for reader, headers in HEADERS_READ.items()
-                if reader in readers
-                for name, description in headers
-            ]
-            operations = document["paths"].get(route.path_format, {})
-            for method in route.methods or ():
-                operation = operations.get(method.lower())
-                if operation is None or not parameters:
-                    continue
-                operation.setdefault("parameters", []).extend(parameters)
-                if caller in readers:  # a development caller naming no tenant: a 422
-                    operation.setdefault("responses", {}).setdefault(
-                        "422", validation_problem_answer()
-                    )
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
+            operation.setdefault("parameters", []).extend(parameters)
+            if caller in readers:  # a development caller naming no tenant: a 422
+                operation.setdefault("responses", {}).setdefault(
+                    "422", validation_problem_answer()
+                )
 
 
 def _calls(dependant: Dependant) -> set[Any]:
