@@ -12,7 +12,7 @@ import os
 import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 
 SERVICES = ["contacts", "sales", "support", "analytics", "gateway"]
@@ -47,15 +47,12 @@ def run_in_threads(dependant: Dependant) -> list[str]:
 
 def api_routes(routes: list[BaseRoute]) -> list[APIRoute]:
     """Every API route, those of included routers too (FastAPI 0.16x keeps an included router
-    whole, as a route holding ``original_router``, rather than copying its routes)."""
-    found = []
-    for route in routes:
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            found.extend(api_routes(included.routes))
-        elif isinstance(route, APIRoute):
-            found.append(route)
-    return found
+    whole rather than copying its routes; ``iter_route_contexts`` walks into it)."""
+    return [
+        route.original_route
+        for route in iter_route_contexts(routes)
+        if isinstance(route.original_route, APIRoute)
+    ]
 
 
 @pytest.mark.parametrize("service", SERVICES)
