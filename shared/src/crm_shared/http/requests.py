@@ -117,9 +117,7 @@ def _list_headers_read(app: FastAPI, document: dict[str, Any]) -> None:
                 continue
             operation.setdefault("parameters", []).extend(parameters)
             if caller in readers:  # a development caller naming no tenant: a 422
-                operation.setdefault("responses", {}).setdefault(
-                    "422", validation_problem_answer()
-                )
+                operation.setdefault("responses", {}).setdefault("422", validation_problem_answer())
 
 
 def _calls(dependant: Dependant) -> set[Any]:
