@@ -26,6 +26,16 @@ _INSERT_ROW = (
     " :email, :phone, :stage, :owner, :tags, CAST(:details AS jsonb), :archived, :at, :at)"
 )
 _ROW_COLUMNS = "contact_id, version, details, archived, created_at, updated_at"
+_INSERT_IDENTIFIERS = (
+    'INSERT INTO "{schema}".contact_identifiers (tenant_id, kind, value, contact_id)'
+    " SELECT :tenant, k, v, :id FROM unnest(CAST(:kinds AS text[]), CAST(:values AS text[]))"
+    " AS t(k, v) ON CONFLICT DO NOTHING"
+)
+
+
+def _identifier_params(identifiers: frozenset[tuple[str, str]]) -> dict[str, list[str]]:
+    ordered = sorted(identifiers)
+    return {"kinds": [kind for kind, _ in ordered], "values": [value for _, value in ordered]}
 
 
 def _row_params(tenant_id: str, contact: Contact, at: datetime) -> dict[str, Any]:
@@ -94,24 +104,20 @@ async def insert_new(
     """A new contact's row and identifiers written, and the existing contacts it may
     duplicate (as ``duplicate_candidates`` finds them, the new one not among them: the
     statement reads the tables as they were before it), in one round trip instead of three."""
-    identifiers = sorted(contact.identifiers())
+    identifiers = contact.identifiers()
     rows = await uow.fetch(
         f"WITH candidates AS ({_candidates_query(schema)}),"
         f" saved AS ({_INSERT_ROW.format(schema=schema)} RETURNING {_ROW_COLUMNS}),"
-        f' identifiers AS (INSERT INTO "{schema}".contact_identifiers'
-        " (tenant_id, kind, value, contact_id) SELECT :tenant, k, v, :id"
-        " FROM unnest(CAST(:kinds AS text[]), CAST(:values AS text[])) AS t(k, v)"
-        " ON CONFLICT DO NOTHING)"
+        f" identifiers AS ({_INSERT_IDENTIFIERS.format(schema=schema)})"
         f" SELECT 0 AS n, {_ROW_COLUMNS} FROM saved"
         f" UNION ALL SELECT n, {_ROW_COLUMNS} FROM candidates ORDER BY n",
         {
             **_row_params(tenant_id, contact, at),
             **lookup.params(),
-            "kinds": [kind for kind, _ in identifiers],
-            "values": [value for _, value in identifiers],
+            **_identifier_params(identifiers),
         },
     )
-    contact.stored_identifiers = frozenset(identifiers)
+    contact.stored_identifiers = identifiers
     return _row(rows[0]), [_row(row) for row in rows[1:]]
 
 
@@ -146,17 +152,9 @@ async def save_identifiers(uow: UnitOfWork, schema: str, tenant_id: str, contact
             {"id": contact.contact_id},
         )
     if identifiers:
-        ordered = sorted(identifiers)
         await uow.execute(
-            f'INSERT INTO "{schema}".contact_identifiers (tenant_id, kind, value, contact_id)'
-            " SELECT :tenant, k, v, :id FROM unnest(CAST(:kinds AS text[]),"
-            " CAST(:values AS text[])) AS t(k, v) ON CONFLICT DO NOTHING",
-            {
-                "tenant": tenant_id,
-                "id": contact.contact_id,
-                "kinds": [kind for kind, _ in ordered],
-                "values": [value for _, value in ordered],
-            },
+            _INSERT_IDENTIFIERS.format(schema=schema),
+            {"tenant": tenant_id, "id": contact.contact_id, **_identifier_params(identifiers)},
         )
     contact.stored_identifiers = identifiers
 
