@@ -345,11 +345,7 @@ customer AS (
 )
 SELECT customer.id AS current,
     (SELECT json_object_agg(kind, data) FROM named) AS named,
-    customer.has_row OR EXISTS (
-        SELECT 1 FROM "{s}".entities WHERE tenant_id = :tenant
-        AND (entity_id = customer.id AND kind IN ('contact', 'account')
-             OR contact_id = customer.id OR account_id = customer.id)
-    ) AS known,
+    customer.has_row OR {known} AS known,
     (SELECT json_agg(linked ORDER BY kind, updated_at DESC, entity_id) FROM (
         SELECT kind, entity_id, contact_id, account_id, data, updated_at, row_number()
             OVER (PARTITION BY kind ORDER BY updated_at DESC, entity_id) AS n
@@ -402,7 +398,9 @@ async def customer_facts(
     statement: one round trip and one snapshot, where a statement per part took six of each.
     At most ``related_limit`` linked records of each of ``related_kinds`` (the newest), and the
     newest ``timeline_limit`` entries of its timeline."""
-    statement = _CUSTOMER_FACTS.format(s=schema, max_chain=MAX_MERGE_CHAIN)
+    statement = _CUSTOMER_FACTS.format(
+        s=schema, max_chain=MAX_MERGE_CHAIN, known=_known(schema, "customer.id")
+    )
     (row,) = await reads.fetch(
         statement,
         {
@@ -458,9 +456,16 @@ async def timeline(
 
 async def is_known(reads: Reads, schema: str, tenant_id: str, customer_id: str) -> bool:
     rows = await reads.fetch(
-        f'SELECT EXISTS (SELECT 1 FROM "{schema}".entities WHERE tenant_id = :tenant'
-        " AND (entity_id = :id AND kind IN ('contact', 'account') OR contact_id = :id"
-        " OR account_id = :id)) AS known",
-        {"tenant": tenant_id, "id": customer_id},
+        f"SELECT {_known(schema, ':id')} AS known", {"tenant": tenant_id, "id": customer_id}
     )
     return bool(rows[0]["known"])
+
+
+def _known(schema: str, customer: str) -> str:
+    """Whether anything names the customer (the SQL expression ``customer``): its own row,
+    or a record linked to it."""
+    return (
+        f'EXISTS (SELECT 1 FROM "{schema}".entities WHERE tenant_id = :tenant'
+        f" AND (entity_id = {customer} AND kind IN ('contact', 'account')"
+        f" OR contact_id = {customer} OR account_id = {customer}))"
+    )
