@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -398,11 +399,8 @@ async def customer_facts(
     statement: one round trip and one snapshot, where a statement per part took six of each.
     At most ``related_limit`` linked records of each of ``related_kinds`` (the newest), and the
     newest ``timeline_limit`` entries of its timeline."""
-    statement = _CUSTOMER_FACTS.format(
-        s=schema, max_chain=MAX_MERGE_CHAIN, known=_known(schema, "customer.id")
-    )
     (row,) = await reads.fetch(
-        statement,
+        _customer_facts_statement(schema),
         {
             "tenant": tenant_id,
             "id": customer_id,
@@ -423,6 +421,15 @@ async def customer_facts(
         members=row["members"] or [],
         consents=[_with_time(c, "at") for c in row["consents"] or []],
         timeline=[_with_time(t, "at") for t in row["timeline"] or []],
+    )
+
+
+@lru_cache(maxsize=64)
+def _customer_facts_statement(schema: str) -> str:
+    """The statement for ``schema`` (a read model generation's), built once: formatting its
+    text on every view cost 8.5 us of the view's ~850."""
+    return _CUSTOMER_FACTS.format(
+        s=schema, max_chain=MAX_MERGE_CHAIN, known=_known(schema, "customer.id")
     )
 
 
