@@ -176,3 +176,46 @@ async def test_several_streams_are_read_at_once_each_in_version_order(store: Eve
     assert read[first] == alone
     assert [e.stream_id for e in read[second]] == [second]
     assert read[empty] == []
+
+
+async def test_a_stream_started_within_the_callers_own_statement_is_written_with_its_rows(
+    store: EventStore,
+) -> None:
+    stream = new_stream_id()
+    async with store.unit_of_work() as uow:
+        await uow.connection.execute(text(f"CREATE TABLE {store.schema}.names (name text)"))
+    async with store.unit_of_work() as uow:
+        start = uow.start_stream(
+            stream, [contact_created(stream), renamed(stream, "Ada L.")], METADATA
+        )
+        [row] = await uow.fetch(
+            f"WITH named AS (INSERT INTO {store.schema}.names VALUES (:name)),"
+            f" started AS ({start.statement}) SELECT count(*) AS written FROM started",
+            {"name": "Ada", **start.params},
+        )
+        await uow.confirm_started(start, row["written"])
+    recorded = await store.read_stream(stream)
+    assert [(e.stream_version, e.event_type) for e in recorded] == [
+        (1, "crm.contacts.contact.created"),
+        (2, "crm.contacts.contact.renamed"),
+    ]
+    assert recorded[0].global_position < recorded[1].global_position
+    assert recorded[1].data == {"name": "Ada L."}
+    assert recorded[0].metadata == METADATA
+
+
+async def test_starting_a_stream_that_exists_is_a_conflict_and_nothing_of_it_stays(
+    store: EventStore,
+) -> None:
+    stream = new_stream_id()
+    await store.append(stream, 0, [contact_created(stream)], METADATA)
+    with pytest.raises(ConcurrencyConflict) as raised:
+        async with store.unit_of_work() as uow:
+            start = uow.start_stream(stream, [contact_created(stream)], METADATA)
+            [row] = await uow.fetch(
+                f"WITH started AS ({start.statement}) SELECT count(*) AS written FROM started",
+                start.params,
+            )
+            await uow.confirm_started(start, row["written"])
+    assert (raised.value.expected_version, raised.value.actual_version) == (0, 1)
+    assert len(await store.read_stream(stream)) == 1

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 import pytest
@@ -30,13 +31,14 @@ def key_encryption_key() -> str:
 
 
 @pytest.fixture
-async def api(
+def replicas(
     engine: AsyncEngine,
     contacts_schema: str,
     database_url: str,
     kafka_bootstrap: str,
     key_encryption_key: str,
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]:
+    """A replica of the service on the test's schema, a new one at each call."""
     platform = PlatformSettings(
         DATABASE_URL=database_url,
         KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,  # type: ignore[call-arg]
@@ -46,8 +48,30 @@ async def api(
         run_relay=False,
         key_encryption_key=SecretStr(key_encryption_key),
     )
-    app = build_app(platform, settings, engine)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://contacts"
-    ) as client:
+
+    @asynccontextmanager
+    async def replica() -> AsyncIterator[httpx.AsyncClient]:
+        app = build_app(platform, settings, engine)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://contacts"
+        ) as client:
+            yield client
+
+    return replica
+
+
+@pytest.fixture
+async def api(
+    replicas: Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]],
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with replicas() as client:
+        yield client
+
+
+@pytest.fixture
+async def other_replica(
+    replicas: Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]],
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A second replica beside ``api``, on the same schema."""
+    async with replicas() as client:
         yield client

@@ -369,6 +369,35 @@ async def test_custom_fields_are_defined_at_run_time_checked_on_write_and_filter
     assert changed_type.status_code == 422
 
 
+async def test_a_custom_field_defined_through_another_replica_holds_for_the_next_create(
+    api: httpx.AsyncClient, other_replica: httpx.AsyncClient
+) -> None:
+    await create(api)  # this replica has read the tenant's custom fields: none
+    defined = await other_replica.put(
+        "/custom-fields/region",
+        headers=ADA,
+        json={
+            "label": "Region",
+            "field_type": "choice",
+            "choices": ["emea", "apac"],
+            "required": True,
+        },
+    )
+    assert defined.status_code == 200, defined.text
+
+    missing = await api.post("/contacts", headers=ADA, json=NEW)
+    assert missing.status_code == 422, missing.text
+    assert missing.json()["fields"][0]["field"] == "custom_fields.region"
+    refused = await api.post(
+        "/contacts", headers=ADA, json={**NEW, "custom_fields": {"region": "mars"}}
+    )
+    assert refused.status_code == 422
+    created = (await create(api, custom_fields={"region": "emea"})).json()
+    assert created["custom_fields"] == {"region": "emea"}
+    everyone = (await api.get("/contacts", headers=ADA)).json()["items"]
+    assert len(everyone) == 2  # the refused creates left nothing behind
+
+
 async def test_addresses_are_stored_with_iso_country_codes(api: httpx.AsyncClient) -> None:
     created = (
         await create(

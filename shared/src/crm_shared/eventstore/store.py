@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +81,23 @@ class _Statements:
             " ORDER BY e.stream_id, e.stream_version"
             " ON CONFLICT ON CONSTRAINT events_stream_version_key DO NOTHING"
             " RETURNING stream_id"
+        )
+        # ``:name`` parameters (``crm_shared.sql.positional``): the caller's statement holds it.
+        self.start_stream = (
+            f'INSERT INTO "{schema}".events (event_id, stream_id, stream_version, event_type,'
+            " schema_version, partition_key, subject, tenant_id, data, metadata, occurred_at)"
+            " SELECT e.event_id, :stream_id, e.stream_version, e.event_type, e.schema_version,"
+            " e.partition_key, e.subject, :stream_tenant, CAST(e.data AS jsonb),"
+            " CAST(:stream_metadata AS jsonb), e.occurred_at"
+            " FROM unnest(CAST(:stream_event_ids AS uuid[]), CAST(:stream_versions AS integer[]),"
+            " CAST(:stream_event_types AS text[]), CAST(:stream_schema_versions AS integer[]),"
+            " CAST(:stream_partition_keys AS text[]), CAST(:stream_subjects AS text[]),"
+            " CAST(:stream_data AS text[]), CAST(:stream_occurred_at AS timestamptz[]))"
+            " AS e(event_id, stream_version, event_type, schema_version, partition_key,"
+            " subject, data, occurred_at)"
+            " ORDER BY e.stream_version"
+            " ON CONFLICT ON CONSTRAINT events_stream_version_key DO NOTHING"
+            " RETURNING stream_version"
         )
         self.stream_version = (
             f'SELECT coalesce(max(stream_version), 0) FROM "{schema}".events WHERE stream_id = $1'
@@ -183,6 +201,19 @@ class EventStore:
             return int(result.scalar_one() or 0)
 
 
+@dataclass(frozen=True)
+class StreamStart:
+    """A new stream's first events as an INSERT (``:name`` parameters) for the caller to run
+    inside a statement of its own, a WITH query that writes the aggregate's rows too: the
+    command's writes in one round trip. The INSERT returns a row per event written; the caller
+    passes their number to ``UnitOfWork.confirm_started``."""
+
+    stream_id: str
+    statement: str
+    params: dict[str, Any]
+    events: int
+
+
 class UnitOfWork:
     """An open transaction: append events and write read tables, all or nothing."""
 
@@ -244,6 +275,41 @@ class UnitOfWork:
             actual = await self._driver.fetchval(self._statements.stream_version, existing)
             raise ConcurrencyConflict(existing, 0, int(actual))
         return len(written)
+
+    def start_stream(
+        self, stream_id: str, new_events: Sequence[NewEvent], metadata: EventMetadata
+    ) -> StreamStart:
+        """The events of a stream that must not exist yet, as versions 1, 2..., to be written
+        by the caller's statement (see ``StreamStart``). Its position is drawn when that
+        statement runs: as with ``append``, let it be the transaction's last."""
+        if not new_events:
+            raise ValueError("a stream starts with at least one event")
+        self.appended = True
+        return StreamStart(
+            stream_id,
+            self._statements.start_stream,
+            {
+                "stream_id": stream_id,
+                "stream_tenant": metadata.tenant_id,
+                "stream_metadata": json.dumps(metadata.to_json()),
+                "stream_event_ids": [event.event_id for event in new_events],
+                "stream_versions": list(range(1, len(new_events) + 1)),
+                "stream_event_types": [event.event_type for event in new_events],
+                "stream_schema_versions": [event.schema_version for event in new_events],
+                "stream_partition_keys": [event.partition_key for event in new_events],
+                "stream_subjects": [event.subject for event in new_events],
+                "stream_data": [json.dumps(event.data) for event in new_events],
+                "stream_occurred_at": [event.occurred_at for event in new_events],
+            },
+            len(new_events),
+        )
+
+    async def confirm_started(self, start: StreamStart, written: int) -> None:
+        """Raise ``ConcurrencyConflict`` unless all of ``start``'s events were written (the
+        stream existed: the caller's transaction must roll back)."""
+        if written != start.events:
+            actual = await self._driver.fetchval(self._statements.stream_version, start.stream_id)
+            raise ConcurrencyConflict(start.stream_id, 0, int(actual))
 
     async def append(
         self,

@@ -8,8 +8,9 @@ created with the subject's first event and destroyed with its erasure event, ato
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,23 +24,53 @@ if TYPE_CHECKING:
 PRIVACY_MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
 
+@dataclass(frozen=True)
+class NewSubjectKey:
+    """A new subject's data key and the INSERT (``:name`` parameters) that keeps it, for a
+    caller to run inside a statement of its own with the subject's first rows. The INSERT
+    returns a row if it kept the key; pass their number to ``confirm``."""
+
+    subject_id: str
+    key: bytes
+    statement: str
+    params: dict[str, Any]
+
+    def confirm(self, stored: int) -> None:
+        """Raise ``SealError`` when the key was refused: the subject was erased."""
+        if stored != 1:
+            raise SealError(f"{self.subject_id} was erased: it cannot be given a new key")
+
+
 class SubjectKeyStore:
     def __init__(self, schema: str, kek: KeyEncryptionKey) -> None:
         self.schema = validate_schema_name(schema)
         self.kek = kek
+        self._insert_key = (
+            f'INSERT INTO "{self.schema}".subject_keys (subject_id, tenant_id, wrapped_key)'
+            " SELECT :key_subject, :key_tenant, :key_wrapped WHERE NOT EXISTS"
+            f' (SELECT 1 FROM "{self.schema}".erased_subjects WHERE subject_id = :key_subject)'
+            " RETURNING subject_id"
+        )
+
+    def new_key(self, tenant_id: str, subject_id: str) -> NewSubjectKey:
+        """A data key for a new subject, not kept yet (see ``NewSubjectKey``)."""
+        key = new_data_key()
+        return NewSubjectKey(
+            subject_id,
+            key,
+            self._insert_key,
+            {
+                "key_subject": subject_id,
+                "key_tenant": tenant_id,
+                "key_wrapped": self.kek.wrap(subject_id, key),
+            },
+        )
 
     async def create(self, uow: UnitOfWork, tenant_id: str, subject_id: str) -> bytes:
         """A new data key for a new subject, kept in ``uow`` (refused for an erased one)."""
-        key = new_data_key()
-        stored = await uow.execute(
-            f'INSERT INTO "{self.schema}".subject_keys (subject_id, tenant_id, wrapped_key)'
-            " SELECT :id, :tenant, :key WHERE NOT EXISTS"
-            f' (SELECT 1 FROM "{self.schema}".erased_subjects WHERE subject_id = :id)',
-            {"id": subject_id, "tenant": tenant_id, "key": self.kek.wrap(subject_id, key)},
-        )
-        if stored != 1:
-            raise SealError(f"{subject_id} was erased: it cannot be given a new key")
-        return key
+        new = self.new_key(tenant_id, subject_id)
+        new.confirm(await uow.execute(new.statement, new.params))
+        return new.key
 
     async def store_many(
         self, connection: AsyncConnection, tenant_id: str, keys: dict[str, bytes]

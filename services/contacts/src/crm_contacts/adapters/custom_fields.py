@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from crm_contacts.domain.custom_fields import FieldCatalogue, FieldDefinition
 from crm_shared.contracts.contacts import REGISTRY, CustomFieldDefined
 from crm_shared.eventstore import RecordedEvent, UnitOfWork
@@ -24,3 +26,29 @@ def catalogue_from(tenant_id: str, history: list[RecordedEvent]) -> tuple[FieldC
         if isinstance(decoded, CustomFieldDefined):
             catalogue.fields[decoded.name] = FieldDefinition.from_event(decoded)
     return catalogue, len(history)
+
+
+class KnownCatalogues:
+    """The catalogue this process last read of each tenant, with its stream's version then.
+
+    A create validates against it and its statement reads the stream's version as it writes;
+    when another writer (any replica) has changed the catalogue since, the create is done again
+    on a fresh read. Catalogues change seldom, and a create saves a round trip. Only the
+    ``most`` tenants used last are kept.
+    """
+
+    def __init__(self, most: int = 1024) -> None:
+        self._most = most
+        self._known: OrderedDict[str, tuple[FieldCatalogue, int]] = OrderedDict()
+
+    def get(self, tenant_id: str) -> tuple[FieldCatalogue, int] | None:
+        known = self._known.get(tenant_id)
+        if known is not None:
+            self._known.move_to_end(tenant_id)
+        return known
+
+    def keep(self, tenant_id: str, catalogue: FieldCatalogue, version: int) -> None:
+        self._known[tenant_id] = (catalogue, version)
+        self._known.move_to_end(tenant_id)
+        while len(self._known) > self._most:
+            self._known.popitem(last=False)

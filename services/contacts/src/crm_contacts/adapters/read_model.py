@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_contacts.domain.contact import ERASED, Contact
-from crm_shared.eventstore import UnitOfWork
+from crm_shared.eventstore import StreamStart, UnitOfWork
+from crm_shared.privacy.keystore import NewSubjectKey
 from crm_shared.sql import Reads, sql
 
 
@@ -93,6 +94,19 @@ class DuplicateLookup:
         }
 
 
+@dataclass(frozen=True)
+class NewContactWritten:
+    """What ``insert_new``'s one statement wrote and found."""
+
+    row: ContactRow
+    candidates: list[ContactRow]
+    """Existing contacts it may duplicate, strongest match first."""
+    keys_stored: int
+    events_written: int
+    catalogue_version: int
+    """The version of the tenant's custom-field stream as the statement saw it."""
+
+
 async def insert_new(
     uow: UnitOfWork,
     schema: str,
@@ -100,25 +114,46 @@ async def insert_new(
     contact: Contact,
     at: datetime,
     lookup: DuplicateLookup,
-) -> tuple[ContactRow, list[ContactRow]]:
-    """A new contact's row and identifiers written, and the existing contacts it may
-    duplicate (as ``duplicate_candidates`` finds them, the new one not among them: the
-    statement reads the tables as they were before it), in one round trip instead of three."""
+    key: NewSubjectKey,
+    start: StreamStart,
+    catalogue: str,
+) -> NewContactWritten:
+    """Everything a new contact writes, in one round trip: its data key, row, identifiers and
+    first events; with the existing contacts it may duplicate (as ``duplicate_candidates``
+    finds them, the new one not among them: the statement reads the tables as they were
+    before it) and the version of the ``catalogue`` stream it was validated against. The
+    caller confirms the key and the events were written (``key.confirm``,
+    ``UnitOfWork.confirm_started``)."""
     identifiers = contact.identifiers()
     rows = await uow.fetch(
         f"WITH candidates AS ({_candidates_query(schema)}),"
         f" saved AS ({_INSERT_ROW.format(schema=schema)} RETURNING {_ROW_COLUMNS}),"
-        f" identifiers AS ({_INSERT_IDENTIFIERS.format(schema=schema)})"
-        f" SELECT 0 AS n, {_ROW_COLUMNS} FROM saved"
-        f" UNION ALL SELECT n, {_ROW_COLUMNS} FROM candidates ORDER BY n",
+        f" identifiers AS ({_INSERT_IDENTIFIERS.format(schema=schema)}),"
+        f" keyed AS ({key.statement}),"
+        f" started AS ({start.statement})"
+        f" SELECT 0 AS n, {_ROW_COLUMNS}, (SELECT count(*) FROM keyed) AS keys_stored,"
+        " (SELECT count(*) FROM started) AS events_written,"
+        " (SELECT coalesce(max(stream_version), 0)"
+        f' FROM "{schema}".events WHERE stream_id = :catalogue) AS catalogue_version FROM saved'
+        f" UNION ALL SELECT n, {_ROW_COLUMNS}, NULL, NULL, NULL FROM candidates ORDER BY n",
         {
             **_row_params(tenant_id, contact, at),
             **lookup.params(),
             **_identifier_params(identifiers),
+            **key.params,
+            **start.params,
+            "catalogue": catalogue,
         },
     )
     contact.stored_identifiers = identifiers
-    return _row(rows[0]), [_row(row) for row in rows[1:]]
+    written = rows[0]
+    return NewContactWritten(
+        _row(written),
+        [_row(row) for row in rows[1:]],
+        written["keys_stored"],
+        written["events_written"],
+        written["catalogue_version"],
+    )
 
 
 async def scrub(

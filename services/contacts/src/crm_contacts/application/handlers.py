@@ -12,7 +12,12 @@ if TYPE_CHECKING:
     from crm_contacts.application.accounts import AccountHandlers
 
 from crm_contacts.adapters import accounts_read_model, idempotency, read_model
-from crm_contacts.adapters.custom_fields import catalogue_from, catalogue_stream, load_catalogue
+from crm_contacts.adapters.custom_fields import (
+    KnownCatalogues,
+    catalogue_from,
+    catalogue_stream,
+    load_catalogue,
+)
 from crm_contacts.adapters.read_model import ContactRow, DuplicateLookup
 from crm_contacts.application.commands import (
     ArchiveContact,
@@ -25,7 +30,7 @@ from crm_contacts.application.commands import (
     UpdateContact,
 )
 from crm_contacts.domain.contact import Contact
-from crm_contacts.domain.custom_fields import FieldDefinition
+from crm_contacts.domain.custom_fields import FieldCatalogue, FieldDefinition
 from crm_contacts.domain.duplicates import LikelyDuplicate, Profile, rank
 from crm_contacts.domain.errors import InvalidValue
 from crm_shared.contracts.contacts import REGISTRY, ContactCreated
@@ -52,6 +57,10 @@ class Created(Written):
     likely_duplicates: list[LikelyDuplicate]
 
 
+class _CatalogueChanged(Exception):
+    """The tenant's custom fields changed after this process read them: create again."""
+
+
 class ContactHandlers:
     def __init__(
         self,
@@ -66,24 +75,41 @@ class ContactHandlers:
         self.accounts = accounts
         self.default_region = default_region
         self.new_id = new_id
+        self.catalogues = KnownCatalogues()
 
     async def create(self, command: CreateContact) -> Created:
-        """Write the contact and look for its duplicates in one transaction (one round of
-        statements: the answer needs no second read)."""
+        """Write the contact, its key and its first events, and look for its duplicates: one
+        statement between BEGIN and COMMIT. It is validated against the custom fields this
+        process knows of the tenant; if they changed meanwhile, it is done again on a fresh
+        read of them."""
+        known = self.catalogues.get(command.caller.tenant_id)
+        if known is not None:
+            try:
+                return await self._create(command, known)
+            except _CatalogueChanged:
+                pass
+        return await self._create(command, None)
+
+    async def _create(
+        self, command: CreateContact, known: tuple[FieldCatalogue, int] | None
+    ) -> Created:
         async with self.store.unit_of_work() as uow:
             tenant = command.caller.tenant_id
             await idempotency.check_unused(
                 uow.connection, self.store.schema, tenant, command.idempotency_key
             )
-            catalogue, _ = await load_catalogue(uow, command.caller.tenant_id)
+            if known is None:
+                known = await load_catalogue(uow, tenant)
+                self.catalogues.keep(tenant, *known)
+            catalogue, catalogue_version = known
             contact_id = self.new_id()
-            key = await self.keys.create(uow, command.caller.tenant_id, contact_id)
+            key = self.keys.new_key(tenant, contact_id)
             contact = Contact.create(
                 contact_id,
                 command.details,
                 self.default_region,
                 catalogue,
-                cipher=SubjectCipher(contact_id, key),
+                cipher=SubjectCipher(contact_id, key.key),
             )
             now = datetime.now(UTC)
             organisations: frozenset[str] = frozenset()
@@ -92,9 +118,14 @@ class ContactHandlers:
                     raise InvalidValue("works_at", "organisations are not available here")
                 organisations = frozenset({command.works_at[0]})
             profile = Profile.of(contact_id, contact.state, organisations)
-            encoded = self._versioned(contact, 0, now)
-            # its row and identifiers written, its likely duplicates found: one statement
-            row, candidates = await read_model.insert_new(
+            await idempotency.remember(
+                uow.connection, self.store.schema, tenant, command.idempotency_key, contact_id
+            )
+            # Its events in the same statement as the rest, the transaction's last: see ``save``.
+            start = uow.start_stream(
+                contact_id, self._versioned(contact, 0, now), command.caller.event_metadata()
+            )
+            written = await read_model.insert_new(
                 uow,
                 self.store.schema,
                 tenant,
@@ -106,13 +137,20 @@ class ContactHandlers:
                     profile.last_name,
                     sorted(organisations),
                 ),
+                key,
+                start,
+                catalogue_stream(tenant),
             )
+            key.confirm(written.keys_stored)
+            await uow.confirm_started(start, written.events_written)
+            if written.catalogue_version != catalogue_version:
+                raise _CatalogueChanged  # nothing of it stays: the transaction rolls back
             employers = (
                 await accounts_read_model.organisations_of(
                     uow.connection,
                     self.store.schema,
                     command.caller.tenant_id,
-                    [c.contact_id for c in candidates],
+                    [c.contact_id for c in written.candidates],
                 )
                 if organisations
                 else {}
@@ -121,21 +159,16 @@ class ContactHandlers:
                 profile,
                 [
                     Profile.of(c.contact_id, c.details, employers.get(c.contact_id, frozenset()))
-                    for c in candidates
+                    for c in written.candidates
                 ],
             )
-            await idempotency.remember(
-                uow.connection, self.store.schema, tenant, command.idempotency_key, contact_id
-            )
-            # Its events last of all: see ``save``.
-            await uow.append(contact_id, 0, encoded, command.caller.event_metadata())
             if command.works_at is not None and self.accounts is not None:
                 account_id, role = command.works_at
                 await self.accounts.link_in(  # after the contact's row, which it checks
                     uow, command.caller, account_id, None, contact_id, role, primary=False
                 )
             details = {**contact.state, "consents": contact.consents, "erased": False}
-            return Created(contact_id, contact.version, details, now, duplicates, row=row)
+            return Created(contact_id, contact.version, details, now, duplicates, row=written.row)
 
     async def update(self, command: UpdateContact) -> Written:
         tenant = command.caller.tenant_id
