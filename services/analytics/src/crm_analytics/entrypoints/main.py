@@ -7,12 +7,19 @@ from fastapi import FastAPI
 
 from crm_analytics.bootstrap import build_app, migrate
 from crm_analytics.config import AnalyticsSettings
-from crm_shared.http.serving import platform_with_telemetry, run_service, serve
+from crm_shared.http.serving import (
+    freeze_heap_after_startup,
+    platform_with_telemetry,
+    run_service,
+    serve,
+)
 
 
 def create_app() -> FastAPI:
     """Application factory: settings from the environment, telemetry, the app."""
-    return build_app(platform_with_telemetry("analytics"), AnalyticsSettings())
+    return freeze_heap_after_startup(
+        build_app(platform_with_telemetry("analytics"), AnalyticsSettings())
+    )
 
 
 def serve_api() -> None:

@@ -10,12 +10,19 @@ from fastapi import FastAPI
 
 from crm_contacts.bootstrap import build_app, migrate
 from crm_contacts.config import ContactsSettings
-from crm_shared.http.serving import platform_with_telemetry, run_service, serve
+from crm_shared.http.serving import (
+    freeze_heap_after_startup,
+    platform_with_telemetry,
+    run_service,
+    serve,
+)
 
 
 def create_app() -> FastAPI:
     """Application factory: settings from the environment, telemetry, the app."""
-    return build_app(platform_with_telemetry("contacts"), ContactsSettings())
+    return freeze_heap_after_startup(
+        build_app(platform_with_telemetry("contacts"), ContactsSettings())
+    )
 
 
 def serve_api() -> None:

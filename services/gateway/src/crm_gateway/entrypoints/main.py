@@ -6,12 +6,14 @@ from fastapi import FastAPI
 
 from crm_gateway.bootstrap import build_app
 from crm_gateway.config import GatewaySettings
-from crm_shared.http.serving import platform_with_telemetry, serve
+from crm_shared.http.serving import freeze_heap_after_startup, platform_with_telemetry, serve
 
 
 def create_app() -> FastAPI:
     """Application factory: settings from the environment, telemetry, the app."""
-    return build_app(platform_with_telemetry("gateway"), GatewaySettings())
+    return freeze_heap_after_startup(
+        build_app(platform_with_telemetry("gateway"), GatewaySettings())
+    )
 
 
 def main() -> None:
