@@ -110,15 +110,22 @@ def test_a_field_that_cannot_be_changed_is_refused() -> None:
         ada().update({"contact_id": "other"})
 
 
-def test_a_contacts_identifiers_change_only_with_its_emails_and_phones() -> None:
+def test_a_contacts_identifiers_change_only_with_its_emails_phones_and_last_name() -> None:
     contact = ada()
-    loaded = {("email", "ada@example.com"), ("phone", "+442071838750")}
+    name = ("last_name", contact.state["last_name"])
+    loaded = {("email", "ada@example.com"), ("phone", "+442071838750"), name}
     assert contact.stored_identifiers == contact.identifiers() == loaded
     contact.update({"lifecycle_stage": "customer", "tags": ["vip"]})
     assert contact.identifiers() == contact.stored_identifiers
     contact.update({"emails": ["ada@lovelace.org"]})
-    assert contact.identifiers() == {("email", "ada@lovelace.org"), ("phone", "+442071838750")}
+    assert contact.identifiers() == {
+        ("email", "ada@lovelace.org"),
+        ("phone", "+442071838750"),
+        name,
+    }
     assert contact.stored_identifiers == loaded  # until stored
+    contact.update({"last_name": "King"})
+    assert ("last_name", "King") in contact.identifiers()
 
 
 def test_an_archived_contact_has_no_identifiers_and_a_new_one_none_stored() -> None:
@@ -127,7 +134,7 @@ def test_an_archived_contact_has_no_identifiers_and_a_new_one_none_stored() -> N
     assert contact.identifiers() == frozenset()
     new = create("c-2", ContactDetails(last_name="Byron", emails=["lord@byron.org"]))
     assert new.stored_identifiers == frozenset()
-    assert new.identifiers() == {("email", "lord@byron.org")}
+    assert new.identifiers() == {("email", "lord@byron.org"), ("last_name", "Byron")}
 
 
 def test_an_archived_contact_cannot_be_changed_or_archived_again() -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm_contacts.adapters.read_model import IDENTIFIER_VALUE
 from crm_contacts.domain.contact import Contact
 from crm_shared.sql import sql
 
@@ -53,19 +54,15 @@ async def insert_new_contacts(
     values: list[str] = []
     owners: list[str] = []
     for contact in contacts:
-        for email in contact.state.get("emails", []):
-            kinds.append("email")
-            values.append(email["address"])
-            owners.append(contact.contact_id)
-        for phone in contact.state.get("phones", []):
-            kinds.append("phone")
-            values.append(phone["number"])
+        for kind, value in sorted(contact.identifiers()):
+            kinds.append(kind)
+            values.append(value)
             owners.append(contact.contact_id)
     if kinds:
         await connection.execute(
             sql(
                 f'INSERT INTO "{schema}".contact_identifiers (tenant_id, kind, value, contact_id)'
-                " SELECT :tenant, k, v, c FROM unnest(CAST(:kinds AS text[]),"
+                f" SELECT :tenant, k, {IDENTIFIER_VALUE}, c FROM unnest(CAST(:kinds AS text[]),"
                 " CAST(:values AS text[]), CAST(:owners AS text[])) AS t(k, v, c)"
                 " ON CONFLICT DO NOTHING"
             ),

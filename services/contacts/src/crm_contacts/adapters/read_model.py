@@ -27,10 +27,13 @@ _INSERT_ROW = (
     " :email, :phone, :stage, :owner, :tags, CAST(:details AS jsonb), :archived, :at, :at)"
 )
 _ROW_COLUMNS = "contact_id, version, details, archived, created_at, updated_at"
+IDENTIFIER_VALUE = "CASE WHEN k = 'last_name' THEN lower(v) ELSE v END"
+"""The stored value of identifier ``k`` given as ``v``: last names compare case-insensitively
+(PostgreSQL's ``lower``, as the look-up's)."""
 _INSERT_IDENTIFIERS = (
     'INSERT INTO "{schema}".contact_identifiers (tenant_id, kind, value, contact_id)'
-    " SELECT :tenant, k, v, :id FROM unnest(CAST(:kinds AS text[]), CAST(:values AS text[]))"
-    " AS t(k, v) ON CONFLICT DO NOTHING"
+    f" SELECT :tenant, k, {IDENTIFIER_VALUE}, :id FROM unnest(CAST(:kinds AS text[]),"
+    " CAST(:values AS text[])) AS t(k, v) ON CONFLICT DO NOTHING"
 )
 
 
@@ -218,7 +221,10 @@ async def duplicate_candidates(
 
 def _candidates_query(schema: str) -> str:
     """``duplicate_candidates``' rows, numbered (``n`` from 1) strongest match first."""
-    # Indexed look-ups (identifiers, last name, memberships), never a scan of the tenant.
+    # Look-ups by key (identifiers, memberships), never a scan of the tenant. The last name is
+    # an identifier too: as an index of the contacts table beside (tenant, updated_at), the
+    # planner took the wrong one for a tenant newer than the table's statistics and filtered
+    # the whole tenant on every create (measured: 5 to 37 ms a statement, 13,000 contacts).
     return (
         "SELECT row_number() OVER (ORDER BY m.strength, c.updated_at DESC) AS n,"
         " c.contact_id, c.version, c.details, c.archived, c.created_at, c.updated_at"
@@ -232,8 +238,8 @@ def _candidates_query(schema: str) -> str:
         f' SELECT contact_id, 2 FROM "{schema}".account_contacts'
         " WHERE tenant_id = :tenant AND account_id = ANY(:accounts)"
         " UNION ALL"
-        f' SELECT contact_id, 3 FROM "{schema}".contacts'
-        " WHERE tenant_id = :tenant AND lower(last_name) = lower(:last)"
+        f' SELECT contact_id, 3 FROM "{schema}".contact_identifiers'
+        " WHERE tenant_id = :tenant AND kind = 'last_name' AND value = lower(:last)"
         ") AS matches GROUP BY contact_id) AS m"
         f' JOIN "{schema}".contacts AS c ON c.contact_id = m.contact_id AND NOT c.archived'
         " ORDER BY m.strength, c.updated_at DESC LIMIT :most"

@@ -103,13 +103,15 @@ class Contact:
         return contact
 
     def identifiers(self) -> frozenset[tuple[str, str]]:
-        """Its emails and phones as (kind, value), by which duplicates are found; none once
-        archived (an archived contact is nobody's duplicate)."""
+        """Its emails, phones and last name as (kind, value), by which duplicates are found;
+        none once archived (an archived contact is nobody's duplicate). The store compares
+        last names case-insensitively."""
         if self.archived:
             return frozenset()
         emails = [("email", str(e["address"])) for e in self.state.get("emails", [])]
         phones = [("phone", str(p["number"])) for p in self.state.get("phones", [])]
-        return frozenset(emails + phones)
+        names = [("last_name", str(last))] if (last := self.state.get("last_name")) else []
+        return frozenset(emails + phones + names)
 
     @classmethod
     def create(
