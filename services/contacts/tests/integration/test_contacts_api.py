@@ -397,6 +397,14 @@ async def test_a_custom_field_defined_through_another_replica_holds_for_the_next
     everyone = (await api.get("/contacts", headers=ADA)).json()["items"]
     assert len(everyone) == 2  # the refused creates left nothing behind
 
+    optional = await other_replica.put(
+        "/custom-fields/region",
+        headers=ADA,
+        json={"label": "Region", "field_type": "choice", "choices": ["emea", "apac"]},
+    )
+    assert optional.status_code == 200, optional.text
+    await create(api)  # not refused for a field that is no longer required
+
 
 async def test_addresses_are_stored_with_iso_country_codes(api: httpx.AsyncClient) -> None:
     created = (

@@ -80,14 +80,14 @@ class ContactHandlers:
     async def create(self, command: CreateContact) -> Created:
         """Write the contact, its key and its first events, and look for its duplicates: one
         statement between BEGIN and COMMIT. It is validated against the custom fields this
-        process knows of the tenant; if they changed meanwhile, it is done again on a fresh
-        read of them."""
+        process knows of the tenant; if they changed meanwhile, or if it is refused, it is done
+        again on a fresh read of them."""
         known = self.catalogues.get(command.caller.tenant_id)
         if known is not None:
             try:
                 return await self._create(command, known)
-            except _CatalogueChanged:
-                pass
+            except (_CatalogueChanged, InvalidValue):
+                pass  # a refusal too may be of fields changed since: it is decided afresh
         return await self._create(command, None)
 
     async def _create(
