@@ -38,7 +38,8 @@ _EVENT_COLUMNS = (
 
 
 class _Statements:
-    """The append path's SQL for one schema, in the driver's own dialect ($n parameters).
+    """The append path's SQL for one schema, in the driver's own dialect ($n parameters; but
+    ``start_streams``, which a caller's statement may hold).
 
     It runs on the asyncpg connection itself, prepared once per connection: the append is the
     platform's hottest path, and SQLAlchemy's statement layer costs more CPU than the
@@ -69,35 +70,24 @@ class _Statements:
             " written.recorded_at, written.stream_version"
             " FROM current LEFT JOIN written ON true"
         )
-        self.append_new_streams = (
+        # ``:name`` parameters (``crm_shared.sql.positional``): run alone by
+        # ``append_new_streams``, or inside a statement of the caller's (``StreamStart``).
+        self.start_streams = (
             f'INSERT INTO "{schema}".events (event_id, stream_id, stream_version, event_type,'
             " schema_version, partition_key, subject, tenant_id, data, metadata, occurred_at)"
             " SELECT e.event_id, e.stream_id, e.stream_version, e.event_type, e.schema_version,"
-            " e.partition_key, e.subject, $1, e.data::jsonb, $2::jsonb, e.occurred_at"
-            " FROM unnest($3::uuid[], $4::text[], $5::integer[], $6::text[], $7::integer[],"
-            " $8::text[], $9::text[], $10::text[], $11::timestamptz[])"
+            " e.partition_key, e.subject, :stream_tenant, CAST(e.data AS jsonb),"
+            " CAST(:stream_metadata AS jsonb), e.occurred_at"
+            " FROM unnest(CAST(:stream_event_ids AS uuid[]), CAST(:stream_ids AS text[]),"
+            " CAST(:stream_versions AS integer[]), CAST(:stream_event_types AS text[]),"
+            " CAST(:stream_schema_versions AS integer[]), CAST(:stream_partition_keys AS text[]),"
+            " CAST(:stream_subjects AS text[]), CAST(:stream_data AS text[]),"
+            " CAST(:stream_occurred_at AS timestamptz[]))"
             " AS e(event_id, stream_id, stream_version, event_type, schema_version,"
             " partition_key, subject, data, occurred_at)"
             " ORDER BY e.stream_id, e.stream_version"
             " ON CONFLICT ON CONSTRAINT events_stream_version_key DO NOTHING"
             " RETURNING stream_id"
-        )
-        # ``:name`` parameters (``crm_shared.sql.positional``): the caller's statement holds it.
-        self.start_stream = (
-            f'INSERT INTO "{schema}".events (event_id, stream_id, stream_version, event_type,'
-            " schema_version, partition_key, subject, tenant_id, data, metadata, occurred_at)"
-            " SELECT e.event_id, :stream_id, e.stream_version, e.event_type, e.schema_version,"
-            " e.partition_key, e.subject, :stream_tenant, CAST(e.data AS jsonb),"
-            " CAST(:stream_metadata AS jsonb), e.occurred_at"
-            " FROM unnest(CAST(:stream_event_ids AS uuid[]), CAST(:stream_versions AS integer[]),"
-            " CAST(:stream_event_types AS text[]), CAST(:stream_schema_versions AS integer[]),"
-            " CAST(:stream_partition_keys AS text[]), CAST(:stream_subjects AS text[]),"
-            " CAST(:stream_data AS text[]), CAST(:stream_occurred_at AS timestamptz[]))"
-            " AS e(event_id, stream_version, event_type, schema_version, partition_key,"
-            " subject, data, occurred_at)"
-            " ORDER BY e.stream_version"
-            " ON CONFLICT ON CONSTRAINT events_stream_version_key DO NOTHING"
-            " RETURNING stream_version"
         )
         self.stream_version = (
             f'SELECT coalesce(max(stream_version), 0) FROM "{schema}".events WHERE stream_id = $1'
@@ -214,6 +204,25 @@ class StreamStart:
     events: int
 
 
+def _start_params(
+    rows: Sequence[tuple[str, int, NewEvent]], metadata: EventMetadata
+) -> dict[str, Any]:
+    """``start_streams``' parameters for (stream, version, event) rows."""
+    return {
+        "stream_tenant": metadata.tenant_id,
+        "stream_metadata": json.dumps(metadata.to_json()),
+        "stream_event_ids": [event.event_id for _, _, event in rows],
+        "stream_ids": [stream_id for stream_id, _, _ in rows],
+        "stream_versions": [version for _, version, _ in rows],
+        "stream_event_types": [event.event_type for _, _, event in rows],
+        "stream_schema_versions": [event.schema_version for _, _, event in rows],
+        "stream_partition_keys": [event.partition_key for _, _, event in rows],
+        "stream_subjects": [event.subject for _, _, event in rows],
+        "stream_data": [json.dumps(event.data) for _, _, event in rows],
+        "stream_occurred_at": [event.occurred_at for _, _, event in rows],
+    }
+
+
 class UnitOfWork:
     """An open transaction: append events and write read tables, all or nothing."""
 
@@ -255,19 +264,8 @@ class UnitOfWork:
         if not rows:
             return 0
         self.appended = True
-        written = await self._driver.fetch(
-            self._statements.append_new_streams,
-            metadata.tenant_id,
-            json.dumps(metadata.to_json()),
-            [event.event_id for _, _, event in rows],
-            [stream_id for stream_id, _, _ in rows],
-            [version for _, version, _ in rows],
-            [event.event_type for _, _, event in rows],
-            [event.schema_version for _, _, event in rows],
-            [event.partition_key for _, _, event in rows],
-            [event.subject for _, _, event in rows],
-            [json.dumps(event.data) for _, _, event in rows],
-            [event.occurred_at for _, _, event in rows],
+        written = await self._on_driver.fetch(
+            self._statements.start_streams, _start_params(rows, metadata)
         )
         if len(written) != len(rows):
             taken = {row["stream_id"] for row in written}
@@ -285,22 +283,11 @@ class UnitOfWork:
         if not new_events:
             raise ValueError("a stream starts with at least one event")
         self.appended = True
+        rows = [(stream_id, version, event) for version, event in enumerate(new_events, start=1)]
         return StreamStart(
             stream_id,
-            self._statements.start_stream,
-            {
-                "stream_id": stream_id,
-                "stream_tenant": metadata.tenant_id,
-                "stream_metadata": json.dumps(metadata.to_json()),
-                "stream_event_ids": [event.event_id for event in new_events],
-                "stream_versions": list(range(1, len(new_events) + 1)),
-                "stream_event_types": [event.event_type for event in new_events],
-                "stream_schema_versions": [event.schema_version for event in new_events],
-                "stream_partition_keys": [event.partition_key for event in new_events],
-                "stream_subjects": [event.subject for event in new_events],
-                "stream_data": [json.dumps(event.data) for event in new_events],
-                "stream_occurred_at": [event.occurred_at for event in new_events],
-            },
+            self._statements.start_streams,
+            _start_params(rows, metadata),
             len(new_events),
         )
 
