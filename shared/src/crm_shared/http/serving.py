@@ -50,6 +50,13 @@ def freeze_heap_after_startup(app: FastAPI) -> FastAPI:
     return app
 
 
+def served_app(service: str, build: Callable[[PlatformSettings], FastAPI]) -> FastAPI:
+    """What every service's application factory returns: the app ``build`` makes of the
+    platform settings, with logging and tracing set up for ``service`` and its start-up heap
+    frozen once it has started (``freeze_heap_after_startup``)."""
+    return freeze_heap_after_startup(build(platform_with_telemetry(service)))
+
+
 def serve(app_factory: str, host: str, port: int, workers: int | None = None) -> None:
     """Serve the application ``app_factory`` (``module:function``) builds, in each worker."""
     uvicorn.run(

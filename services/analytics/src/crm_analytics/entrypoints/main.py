@@ -7,19 +7,12 @@ from fastapi import FastAPI
 
 from crm_analytics.bootstrap import build_app, migrate
 from crm_analytics.config import AnalyticsSettings
-from crm_shared.http.serving import (
-    freeze_heap_after_startup,
-    platform_with_telemetry,
-    run_service,
-    serve,
-)
+from crm_shared.http.serving import run_service, serve, served_app
 
 
 def create_app() -> FastAPI:
     """Application factory: settings from the environment, telemetry, the app."""
-    return freeze_heap_after_startup(
-        build_app(platform_with_telemetry("analytics"), AnalyticsSettings())
-    )
+    return served_app("analytics", lambda platform: build_app(platform, AnalyticsSettings()))
 
 
 def serve_api() -> None:

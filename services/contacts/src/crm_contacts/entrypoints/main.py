@@ -10,19 +10,12 @@ from fastapi import FastAPI
 
 from crm_contacts.bootstrap import build_app, migrate
 from crm_contacts.config import ContactsSettings
-from crm_shared.http.serving import (
-    freeze_heap_after_startup,
-    platform_with_telemetry,
-    run_service,
-    serve,
-)
+from crm_shared.http.serving import run_service, serve, served_app
 
 
 def create_app() -> FastAPI:
     """Application factory: settings from the environment, telemetry, the app."""
-    return freeze_heap_after_startup(
-        build_app(platform_with_telemetry("contacts"), ContactsSettings())
-    )
+    return served_app("contacts", lambda platform: build_app(platform, ContactsSettings()))
 
 
 def serve_api() -> None:

@@ -6,14 +6,12 @@ from fastapi import FastAPI
 
 from crm_gateway.bootstrap import build_app
 from crm_gateway.config import GatewaySettings
-from crm_shared.http.serving import freeze_heap_after_startup, platform_with_telemetry, serve
+from crm_shared.http.serving import serve, served_app
 
 
 def create_app() -> FastAPI:
     """Application factory: settings from the environment, telemetry, the app."""
-    return freeze_heap_after_startup(
-        build_app(platform_with_telemetry("gateway"), GatewaySettings())
-    )
+    return served_app("gateway", lambda platform: build_app(platform, GatewaySettings()))
 
 
 def main() -> None:

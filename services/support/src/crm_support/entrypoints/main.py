@@ -5,21 +5,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from crm_shared.http.serving import (
-    freeze_heap_after_startup,
-    platform_with_telemetry,
-    run_service,
-    serve,
-)
+from crm_shared.http.serving import run_service, serve, served_app
 from crm_support.bootstrap import build_app, migrate
 from crm_support.config import SupportSettings
 
 
 def create_app() -> FastAPI:
     """Application factory: settings from the environment, telemetry, the app."""
-    return freeze_heap_after_startup(
-        build_app(platform_with_telemetry("support"), SupportSettings())
-    )
+    return served_app("support", lambda platform: build_app(platform, SupportSettings()))
 
 
 def serve_api() -> None:
