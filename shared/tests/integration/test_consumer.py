@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,16 @@ async def test_the_brokers_lines_per_batch_are_the_services_own_log_records_at_d
     caplog.set_level(logging.DEBUG)
     await publish(kafka_bootstrap, topic, [envelope("c2", 1)])
     await wait_for(applied(2))
-    lines = [r for r in caplog.records if r.name == "crm.consumer.broker"]
+
+    def broker_lines() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == "crm.consumer.broker"]
+
+    async def processed_logged() -> bool:  # written once the handler has returned: after
+        return any(r.getMessage().endswith("Processed") for r in broker_lines())  # commit
+
+    with suppress(AssertionError):
+        await wait_for(processed_logged, timeout=5)
+    lines = broker_lines()
     assert {r.getMessage().split(" - ")[-1] for r in lines} >= {"Received", "Processed"}
     assert {r.levelno for r in lines} == {logging.DEBUG}
 
