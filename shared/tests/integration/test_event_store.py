@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from crm_shared.errors import ConcurrencyConflict
 from crm_shared.eventstore import EventStore
+from crm_shared.sql import DriverReads, driver_of
 
 from .helpers import METADATA, contact_created, new_stream_id, renamed
 
@@ -219,3 +223,64 @@ async def test_starting_a_stream_that_exists_is_a_conflict_and_nothing_of_it_sta
             await uow.confirm_started(start, row["written"])
     assert (raised.value.expected_version, raised.value.actual_version) == (0, 1)
     assert len(await store.read_stream(stream)) == 1
+
+
+async def test_a_statement_run_as_a_transaction_of_its_own_keeps_all_of_it_or_nothing(
+    store: EventStore,
+) -> None:
+    stream = new_stream_id()
+    async with store.unit_of_work() as uow:
+        await uow.connection.execute(text(f"CREATE TABLE {store.schema}.names (name text)"))
+    start = store.start_stream(stream, [contact_created(stream), renamed(stream, "A.")], METADATA)
+    statement = (
+        f"WITH named AS (INSERT INTO {store.schema}.names VALUES (:name)),"
+        f" started AS ({start.statement})"
+        " SELECT count(*) AS written, 1 / :divisor AS checked FROM started"
+    )
+
+    with pytest.raises(asyncpg.DivisionByZeroError):  # its last part fails: nothing stays
+        await store.fetch_as_transaction(
+            statement, {"name": "Ada", "divisor": 0, **start.params}, writes_events=True
+        )
+    assert await store.read_stream(stream) == []
+    async with store.engine.connect() as connection:
+        names = (await connection.execute(text(f"SELECT name FROM {store.schema}.names"))).all()
+    assert names == []
+
+    [row] = await store.fetch_as_transaction(
+        statement, {"name": "Ada", "divisor": 1, **start.params}, writes_events=True
+    )
+    assert row["written"] == 2
+    assert [e.stream_version for e in await store.read_stream(stream)] == [1, 2]
+    async with store.engine.connect() as connection:
+        names = (await connection.execute(text(f"SELECT name FROM {store.schema}.names"))).all()
+    assert names == [("Ada",)]
+
+
+async def test_a_started_stream_takes_its_transaction_id_before_it_draws_positions(
+    store: EventStore,
+) -> None:
+    """The relay steps over a gap once every transaction that had an id when it saw the gap has
+    ended (``crm_shared.relay.gaps``), so a writer must have its id before it draws a position.
+    A statement that is a transaction of its own has no BEGIN to take it first: its INSERT
+    computes the id under the node that draws the positions (a sort, which reads every row
+    before it passes one on)."""
+    stream = new_stream_id()
+    start = store.start_stream(stream, [contact_created(stream), renamed(stream, "A.")], METADATA)
+    explain = "EXPLAIN (VERBOSE, FORMAT JSON) WITH started AS ({}) SELECT count(*) FROM started"
+    async with store.engine.connect() as connection:
+        [[plan]] = await DriverReads(await driver_of(connection)).fetch(
+            explain.format(start.statement), start.params
+        )
+
+    def nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    def computes(node: dict[str, Any], expression: str) -> bool:
+        return any(expression in output for output in node.get("Output", []))
+
+    drawing = [n for n in nodes(plan[0]["Plan"]) if computes(n, "nextval(")]
+    assert len(drawing) == 1
+    assert any(computes(n, "pg_current_xact_id()") for n in nodes(drawing[0]) if n != drawing[0])

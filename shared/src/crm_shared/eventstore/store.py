@@ -21,7 +21,7 @@ from crm_shared.eventstore.commits import COMMITS
 from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.eventstore.model import EventMetadata, NewEvent, RecordedEvent
 from crm_shared.eventstore.schema import events, schema_map
-from crm_shared.sql import DriverStatements, driver_of
+from crm_shared.sql import DriverReads, DriverStatements, driver_of
 
 # Every unit of work takes its transaction id in the same round trip as its BEGIN, so before it
 # can draw any position from the identity sequence. Then any transaction that could still fill
@@ -72,6 +72,11 @@ class _Statements:
         )
         # ``:name`` parameters (``crm_shared.sql.positional``): run alone by
         # ``append_new_streams``, or inside a statement of the caller's (``StreamStart``).
+        # The rows are joined with the transaction's own id, so that it is assigned before
+        # any position is drawn (they are drawn above the sort of the joined rows; the id is
+        # tested, or the planner drops it as unused): the relay's gap rule holds even when
+        # the statement is a transaction of its own, with no BEGIN before it
+        # (``EventStore.fetch_as_transaction``).
         self.start_streams = (
             f'INSERT INTO "{schema}".events (event_id, stream_id, stream_version, event_type,'
             " schema_version, partition_key, subject, tenant_id, data, metadata, occurred_at)"
@@ -85,6 +90,8 @@ class _Statements:
             " CAST(:stream_occurred_at AS timestamptz[]))"
             " AS e(event_id, stream_id, stream_version, event_type, schema_version,"
             " partition_key, subject, data, occurred_at)"
+            " CROSS JOIN (SELECT pg_current_xact_id() AS id OFFSET 0) AS own_transaction"
+            " WHERE own_transaction.id IS NOT NULL"
             " ORDER BY e.stream_id, e.stream_version"
             " ON CONFLICT ON CONSTRAINT events_stream_version_key DO NOTHING"
             " RETURNING stream_id"
@@ -151,6 +158,28 @@ class EventStore:
         driver = await driver_of(connection)
         yield UnitOfWork(connection, driver, self._statements)
 
+    def start_stream(
+        self, stream_id: str, new_events: Sequence[NewEvent], metadata: EventMetadata
+    ) -> StreamStart:
+        """A new stream's events for a statement run by ``fetch_as_transaction``; see
+        ``UnitOfWork.start_stream``."""
+        return _stream_start(self._statements, stream_id, new_events, metadata)
+
+    async def fetch_as_transaction(
+        self, statement: str, params: Mapping[str, Any], *, writes_events: bool
+    ) -> list[Any]:
+        """Rows of one statement (``:name`` parameters) that is a transaction of its own: one
+        round trip, where a unit of work takes three (BEGIN, the statement, COMMIT). All of
+        it is written or none; what must hold for it to be kept, the statement checks itself
+        (an error in it undoes it whole). Events it writes must come from ``start_stream``,
+        whose INSERT takes the transaction's id before drawing their positions."""
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            rows = await DriverReads(await driver_of(connection)).fetch(statement, params)
+        if writes_events:
+            COMMITS.committed(self.schema)
+        return rows
+
     async def append(
         self,
         stream_id: str,
@@ -196,12 +225,27 @@ class StreamStart:
     """A new stream's first events as an INSERT (``:name`` parameters) for the caller to run
     inside a statement of its own, a WITH query that writes the aggregate's rows too: the
     command's writes in one round trip. The INSERT returns a row per event written; the caller
-    passes their number to ``UnitOfWork.confirm_started``."""
+    passes their number to ``UnitOfWork.confirm_started`` or, when the statement is a
+    transaction of its own (``EventStore.fetch_as_transaction``), checks it in the statement."""
 
     stream_id: str
     statement: str
     params: dict[str, Any]
     events: int
+
+
+def _stream_start(
+    statements: _Statements,
+    stream_id: str,
+    new_events: Sequence[NewEvent],
+    metadata: EventMetadata,
+) -> StreamStart:
+    if not new_events:
+        raise ValueError("a stream starts with at least one event")
+    rows = [(stream_id, version, event) for version, event in enumerate(new_events, start=1)]
+    return StreamStart(
+        stream_id, statements.start_streams, _start_params(rows, metadata), len(new_events)
+    )
 
 
 def _start_params(
@@ -280,16 +324,9 @@ class UnitOfWork:
         """The events of a stream that must not exist yet, as versions 1, 2..., to be written
         by the caller's statement (see ``StreamStart``). Its position is drawn when that
         statement runs: as with ``append``, let it be the transaction's last."""
-        if not new_events:
-            raise ValueError("a stream starts with at least one event")
+        start = _stream_start(self._statements, stream_id, new_events, metadata)
         self.appended = True
-        rows = [(stream_id, version, event) for version, event in enumerate(new_events, start=1)]
-        return StreamStart(
-            stream_id,
-            self._statements.start_streams,
-            _start_params(rows, metadata),
-            len(new_events),
-        )
+        return start
 
     async def confirm_started(self, start: StreamStart, written: int) -> None:
         """Raise ``ConcurrencyConflict`` unless all of ``start``'s events were written (the

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_contacts.domain.contact import ERASED, Contact
@@ -104,14 +106,30 @@ class NewContactWritten:
     row: ContactRow
     candidates: list[ContactRow]
     """Existing contacts it may duplicate, strongest match first."""
-    keys_stored: int
-    events_written: int
-    catalogue_version: int
-    """The version of the tenant's custom-field stream as the statement saw it."""
+
+
+REFUSED = "CRM01"
+"""The SQLSTATE of the contacts schema's ``require(condition, refusal)``."""
+CATALOGUE_CHANGED = "the custom-field catalogue changed"
+SUBJECT_ERASED = "the subject was erased"
+STREAM_EXISTS = "the stream exists"
+
+
+class NewContactRefused(Exception):
+    """``insert_new``'s statement kept nothing: ``refusal`` says why (one of the above)."""
+
+    def __init__(self, refusal: str) -> None:
+        super().__init__(refusal)
+        self.refusal = refusal
+
+
+Fetch = Callable[[str, Mapping[str, Any]], Awaitable[list[Any]]]
+"""Runs a statement (``:name`` parameters): ``UnitOfWork.fetch`` in a transaction, or
+``EventStore.fetch_as_transaction`` as one of its own."""
 
 
 async def insert_new(
-    uow: UnitOfWork,
+    fetch: Fetch,
     schema: str,
     tenant_id: str,
     contact: Contact,
@@ -119,44 +137,48 @@ async def insert_new(
     lookup: DuplicateLookup,
     key: NewSubjectKey,
     start: StreamStart,
-    catalogue: str,
+    catalogue: tuple[str, int],
 ) -> NewContactWritten:
-    """Everything a new contact writes, in one round trip: its data key, row, identifiers and
+    """Everything a new contact writes, in one statement: its data key, row, identifiers and
     first events; with the existing contacts it may duplicate (as ``duplicate_candidates``
     finds them, the new one not among them: the statement reads the tables as they were
-    before it) and the version of the ``catalogue`` stream it was validated against. The
-    caller confirms the key and the events were written (``key.confirm``,
-    ``UnitOfWork.confirm_started``)."""
+    before it). The statement keeps nothing (``NewContactRefused``) unless the key and every
+    event were written and the ``catalogue`` stream (its id and the version the contact was
+    validated against) is as it was: it may run as a transaction of its own."""
     identifiers = contact.identifiers()
-    rows = await uow.fetch(
-        f"WITH candidates AS ({_candidates_query(schema)}),"
-        f" saved AS ({_INSERT_ROW.format(schema=schema)} RETURNING {_ROW_COLUMNS}),"
-        f" identifiers AS ({_INSERT_IDENTIFIERS.format(schema=schema)}),"
-        f" keyed AS ({key.statement}),"
-        f" started AS ({start.statement})"
-        f" SELECT 0 AS n, {_ROW_COLUMNS}, (SELECT count(*) FROM keyed) AS keys_stored,"
-        " (SELECT count(*) FROM started) AS events_written,"
-        " (SELECT coalesce(max(stream_version), 0)"
-        f' FROM "{schema}".events WHERE stream_id = :catalogue) AS catalogue_version FROM saved'
-        f" UNION ALL SELECT n, {_ROW_COLUMNS}, NULL, NULL, NULL FROM candidates ORDER BY n",
-        {
-            **_row_params(tenant_id, contact, at),
-            **lookup.params(),
-            **_identifier_params(identifiers),
-            **key.params,
-            **start.params,
-            "catalogue": catalogue,
-        },
-    )
+    require = f'"{schema}".require'
+    try:
+        rows = await fetch(
+            f"WITH candidates AS ({_candidates_query(schema)}),"
+            f" saved AS ({_INSERT_ROW.format(schema=schema)} RETURNING {_ROW_COLUMNS}),"
+            f" identifiers AS ({_INSERT_IDENTIFIERS.format(schema=schema)}),"
+            f" keyed AS ({key.statement}),"
+            f" started AS ({start.statement})"
+            f" SELECT 0 AS n, {_ROW_COLUMNS},"
+            f" {require}((SELECT count(*) FROM keyed) = 1, '{SUBJECT_ERASED}')"
+            f" AND {require}((SELECT count(*) FROM started) = :events_started,"
+            f" '{STREAM_EXISTS}')"
+            f" AND {require}((SELECT coalesce(max(stream_version), 0)"
+            f' FROM "{schema}".events WHERE stream_id = :catalogue) = :catalogue_version,'
+            f" '{CATALOGUE_CHANGED}') AS kept FROM saved"
+            f" UNION ALL SELECT n, {_ROW_COLUMNS}, NULL FROM candidates ORDER BY n",
+            {
+                **_row_params(tenant_id, contact, at),
+                **lookup.params(),
+                **_identifier_params(identifiers),
+                **key.params,
+                **start.params,
+                "events_started": start.events,
+                "catalogue": catalogue[0],
+                "catalogue_version": catalogue[1],
+            },
+        )
+    except asyncpg.PostgresError as error:
+        if error.sqlstate == REFUSED:
+            raise NewContactRefused(str(error.message)) from None
+        raise
     contact.stored_identifiers = identifiers
-    written = rows[0]
-    return NewContactWritten(
-        _row(written),
-        [_row(row) for row in rows[1:]],
-        written["keys_stored"],
-        written["events_written"],
-        written["catalogue_version"],
-    )
+    return NewContactWritten(_row(rows[0]), [_row(row) for row in rows[1:]])
 
 
 async def scrub(

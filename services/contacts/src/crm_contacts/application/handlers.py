@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,9 +36,16 @@ from crm_contacts.domain.duplicates import LikelyDuplicate, Profile, rank
 from crm_contacts.domain.errors import InvalidValue
 from crm_shared.contracts.contacts import REGISTRY, ContactCreated
 from crm_shared.errors import ConcurrencyConflict, NotFound
-from crm_shared.eventstore import EventStore, NewEvent, RecordedEvent, UnitOfWork, new_events
+from crm_shared.eventstore import (
+    EventStore,
+    NewEvent,
+    RecordedEvent,
+    StreamStart,
+    UnitOfWork,
+    new_events,
+)
 from crm_shared.privacy import SubjectCipher
-from crm_shared.privacy.keystore import SubjectKeyStore
+from crm_shared.privacy.keystore import NewSubjectKey, SubjectKeyStore
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,21 @@ class _CatalogueChanged(Exception):
     """The tenant's custom fields changed after this process read them: create again."""
 
 
+CATALOGUE_ATTEMPTS = 5
+"""How many times a create is tried on a fresh read of custom fields that keep changing."""
+
+
+@dataclass(frozen=True)
+class _NewContact:
+    """A contact decided on and not written yet."""
+
+    contact: Contact
+    key: NewSubjectKey
+    at: datetime
+    organisations: frozenset[str]
+    profile: Profile
+
+
 class ContactHandlers:
     def __init__(
         self,
@@ -79,96 +102,148 @@ class ContactHandlers:
 
     async def create(self, command: CreateContact) -> Created:
         """Write the contact, its key and its first events, and look for its duplicates: one
-        statement between BEGIN and COMMIT. It is validated against the custom fields this
-        process knows of the tenant; if they changed meanwhile, or if it is refused, it is done
-        again on a fresh read of them."""
-        known = self.catalogues.get(command.caller.tenant_id)
-        if known is not None:
+        statement, which is a transaction of its own unless the create also keeps an
+        idempotency key or links an organisation. It is validated against the custom fields
+        this process knows of the tenant; if they changed meanwhile, or if it is refused, it
+        is done again on a fresh read of them."""
+        tenant = command.caller.tenant_id
+        known = self.catalogues.get(tenant)
+        fresh, validated = known is None, 0
+        for _ in range(CATALOGUE_ATTEMPTS):
+            if known is None:
+                history = await self.store.read_stream(catalogue_stream(tenant))
+                known = catalogue_from(tenant, history)
+                self.catalogues.keep(tenant, *known)
+            validated = known[1]
             try:
                 return await self._create(command, known)
-            except (_CatalogueChanged, InvalidValue):
-                pass  # a refusal too may be of fields changed since: it is decided afresh
-        return await self._create(command, None)
+            except _CatalogueChanged:
+                pass
+            except InvalidValue:
+                if fresh:
+                    raise
+            known, fresh = None, True  # a refusal too may be of fields changed since
+        actual = await self.store.stream_version(catalogue_stream(tenant))
+        raise ConcurrencyConflict(catalogue_stream(tenant), validated, actual)
 
-    async def _create(
-        self, command: CreateContact, known: tuple[FieldCatalogue, int] | None
-    ) -> Created:
+    async def _create(self, command: CreateContact, known: tuple[FieldCatalogue, int]) -> Created:
+        if command.idempotency_key is None and command.works_at is None:
+            new = self._new_contact(command, known)
+            start = self.store.start_stream(
+                new.contact.contact_id, self._first_events(new), command.caller.event_metadata()
+            )
+            fetch = partial(self.store.fetch_as_transaction, writes_events=True)
+            written = await self._insert_new(fetch, command, new, start, known)
+            return self._created(new, written, {})
         async with self.store.unit_of_work() as uow:
             tenant = command.caller.tenant_id
             await idempotency.check_unused(
                 uow.connection, self.store.schema, tenant, command.idempotency_key
             )
-            if known is None:
-                known = await load_catalogue(uow, tenant)
-                self.catalogues.keep(tenant, *known)
-            catalogue, catalogue_version = known
-            contact_id = self.new_id()
-            key = self.keys.new_key(tenant, contact_id)
-            contact = Contact.create(
-                contact_id,
-                command.details,
-                self.default_region,
-                catalogue,
-                cipher=SubjectCipher(contact_id, key.key),
-            )
-            now = datetime.now(UTC)
-            organisations: frozenset[str] = frozenset()
-            if command.works_at is not None:
-                if self.accounts is None:
-                    raise InvalidValue("works_at", "organisations are not available here")
-                organisations = frozenset({command.works_at[0]})
-            profile = Profile.of(contact_id, contact.state, organisations)
+            new = self._new_contact(command, known)
+            contact_id = new.contact.contact_id
             await idempotency.remember(
                 uow.connection, self.store.schema, tenant, command.idempotency_key, contact_id
             )
             # Its events in the same statement as the rest, the transaction's last: see ``save``.
             start = uow.start_stream(
-                contact_id, self._versioned(contact, 0, now), command.caller.event_metadata()
+                contact_id, self._first_events(new), command.caller.event_metadata()
             )
-            written = await read_model.insert_new(
-                uow,
-                self.store.schema,
-                tenant,
-                contact,
-                now,
-                DuplicateLookup(
-                    sorted(profile.emails),
-                    sorted(profile.phones),
-                    profile.last_name,
-                    sorted(organisations),
-                ),
-                key,
-                start,
-                catalogue_stream(tenant),
-            )
-            key.confirm(written.keys_stored)
-            await uow.confirm_started(start, written.events_written)
-            if written.catalogue_version != catalogue_version:
-                raise _CatalogueChanged  # nothing of it stays: the transaction rolls back
+            written = await self._insert_new(uow.fetch, command, new, start, known)
             employers = (
                 await accounts_read_model.organisations_of(
                     uow.connection,
                     self.store.schema,
-                    command.caller.tenant_id,
+                    tenant,
                     [c.contact_id for c in written.candidates],
                 )
-                if organisations
+                if new.organisations
                 else {}
-            )
-            duplicates = rank(
-                profile,
-                [
-                    Profile.of(c.contact_id, c.details, employers.get(c.contact_id, frozenset()))
-                    for c in written.candidates
-                ],
             )
             if command.works_at is not None and self.accounts is not None:
                 account_id, role = command.works_at
                 await self.accounts.link_in(  # after the contact's row, which it checks
                     uow, command.caller, account_id, None, contact_id, role, primary=False
                 )
-            details = {**contact.state, "consents": contact.consents, "erased": False}
-            return Created(contact_id, contact.version, details, now, duplicates, row=written.row)
+            return self._created(new, written, employers)
+
+    def _new_contact(
+        self, command: CreateContact, known: tuple[FieldCatalogue, int]
+    ) -> _NewContact:
+        tenant = command.caller.tenant_id
+        contact_id = self.new_id()
+        key = self.keys.new_key(tenant, contact_id)
+        contact = Contact.create(
+            contact_id,
+            command.details,
+            self.default_region,
+            known[0],
+            cipher=SubjectCipher(contact_id, key.key),
+        )
+        organisations: frozenset[str] = frozenset()
+        if command.works_at is not None:
+            if self.accounts is None:
+                raise InvalidValue("works_at", "organisations are not available here")
+            organisations = frozenset({command.works_at[0]})
+        profile = Profile.of(contact_id, contact.state, organisations)
+        return _NewContact(contact, key, datetime.now(UTC), organisations, profile)
+
+    def _first_events(self, new: _NewContact) -> list[NewEvent]:
+        return self._versioned(new.contact, 0, new.at)
+
+    async def _insert_new(
+        self,
+        fetch: read_model.Fetch,
+        command: CreateContact,
+        new: _NewContact,
+        start: StreamStart,
+        known: tuple[FieldCatalogue, int],
+    ) -> read_model.NewContactWritten:
+        """The contact's statement; a refusal as the error it stands for."""
+        tenant = command.caller.tenant_id
+        try:
+            return await read_model.insert_new(
+                fetch,
+                self.store.schema,
+                tenant,
+                new.contact,
+                new.at,
+                DuplicateLookup(
+                    sorted(new.profile.emails),
+                    sorted(new.profile.phones),
+                    new.profile.last_name,
+                    sorted(new.organisations),
+                ),
+                new.key,
+                start,
+                (catalogue_stream(tenant), known[1]),
+            )
+        except read_model.NewContactRefused as refused:
+            if refused.refusal == read_model.CATALOGUE_CHANGED:
+                raise _CatalogueChanged from None
+            if refused.refusal == read_model.SUBJECT_ERASED:
+                new.key.confirm(0)
+            actual = await self.store.stream_version(new.contact.contact_id)
+            raise ConcurrencyConflict(new.contact.contact_id, 0, actual) from None
+
+    @staticmethod
+    def _created(
+        new: _NewContact,
+        written: read_model.NewContactWritten,
+        employers: dict[str, frozenset[str]],
+    ) -> Created:
+        duplicates = rank(
+            new.profile,
+            [
+                Profile.of(c.contact_id, c.details, employers.get(c.contact_id, frozenset()))
+                for c in written.candidates
+            ],
+        )
+        contact = new.contact
+        details = {**contact.state, "consents": contact.consents, "erased": False}
+        return Created(
+            contact.contact_id, contact.version, details, new.at, duplicates, row=written.row
+        )
 
     async def update(self, command: UpdateContact) -> Written:
         tenant = command.caller.tenant_id

@@ -1,0 +1,96 @@
+"""A create is one statement, a transaction of its own: what must hold for it to be kept (its
+data key and every event written, the custom fields it was checked against still current) it
+checks itself, and a refusal leaves nothing of it behind."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm_contacts.application.commands import CreateContact
+from crm_contacts.application.handlers import ContactHandlers
+from crm_contacts.domain.contact import ContactDetails
+from crm_shared.caller import Caller
+from crm_shared.errors import ConcurrencyConflict
+from crm_shared.eventstore import EventStore, NewEvent
+from crm_shared.privacy import KeyEncryptionKey, SealError
+from crm_shared.privacy.keystore import SubjectKeyStore
+
+pytestmark = pytest.mark.integration
+
+CALLER = Caller("tenant-a", "user-ada", "correlation-1")
+ADA = CreateContact(CALLER, ContactDetails(last_name="Lovelace", emails=["ada@example.com"]))
+
+
+@pytest.fixture
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def handlers(
+    engine: AsyncEngine, contacts_schema: str, key_encryption_key: str, new_id: str
+) -> ContactHandlers:
+    keys = SubjectKeyStore(contacts_schema, KeyEncryptionKey.from_base64(key_encryption_key))
+    return ContactHandlers(EventStore(engine, contacts_schema), keys, new_id=lambda: new_id)
+
+
+async def test_a_create_whose_stream_exists_is_a_conflict_and_keeps_nothing(
+    handlers: ContactHandlers, engine: AsyncEngine, contacts_schema: str, new_id: str
+) -> None:
+    event = NewEvent("crm.contacts.contact.archived", 1, {}, new_id, new_id)
+    await handlers.store.append(new_id, 0, [event], CALLER.event_metadata())
+
+    with pytest.raises(ConcurrencyConflict) as raised:
+        await handlers.create(ADA)
+
+    assert (raised.value.expected_version, raised.value.actual_version) == (0, 1)
+    assert await _kept(engine, contacts_schema, new_id) == (0, 0, 0, 1)
+
+
+async def test_a_create_for_an_erased_subject_is_refused_and_keeps_nothing(
+    handlers: ContactHandlers, engine: AsyncEngine, contacts_schema: str, new_id: str
+) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                f'INSERT INTO "{contacts_schema}".erased_subjects (subject_id, tenant_id)'
+                " VALUES (:id, :tenant)"
+            ),
+            {"id": new_id, "tenant": CALLER.tenant_id},
+        )
+
+    with pytest.raises(SealError):
+        await handlers.create(ADA)
+
+    assert await _kept(engine, contacts_schema, new_id) == (0, 0, 0, 0)
+
+
+async def test_a_create_that_is_kept_writes_its_row_key_identifiers_and_event(
+    handlers: ContactHandlers, engine: AsyncEngine, contacts_schema: str, new_id: str
+) -> None:
+    created = await handlers.create(ADA)
+
+    assert created.contact_id == new_id
+    assert await _kept(engine, contacts_schema, new_id) == (1, 1, 2, 1)
+
+
+async def _kept(engine: AsyncEngine, schema: str, contact_id: str) -> tuple[int, int, int, int]:
+    """Rows of the contact, data keys, identifiers and events held for ``contact_id``."""
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text(
+                    f'SELECT (SELECT count(*) FROM "{schema}".contacts WHERE contact_id = :id),'
+                    f' (SELECT count(*) FROM "{schema}".subject_keys WHERE subject_id = :id),'
+                    f' (SELECT count(*) FROM "{schema}".contact_identifiers'
+                    " WHERE contact_id = :id),"
+                    f' (SELECT count(*) FROM "{schema}".events WHERE stream_id = :id)'
+                ),
+                {"id": contact_id},
+            )
+        ).one()
+    return (row[0], row[1], row[2], row[3])
