@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from crm_shared.errors import ConcurrencyConflict
 from crm_shared.eventstore import EventStore
+from crm_shared.eventstore.requirements import STREAM_EXISTS, Refused, requirement
 from crm_shared.sql import DriverReads, driver_of
 
 from .helpers import METADATA, contact_created, new_stream_id, renamed
@@ -192,12 +192,11 @@ async def test_a_stream_started_within_the_callers_own_statement_is_written_with
         start = uow.start_stream(
             stream, [contact_created(stream), renamed(stream, "Ada L.")], METADATA
         )
-        [row] = await uow.fetch(
+        await uow.fetch(
             f"WITH named AS (INSERT INTO {store.schema}.names VALUES (:name)),"
-            f" started AS ({start.statement}) SELECT count(*) AS written FROM started",
+            f" started AS ({start.statement}) SELECT {start.requirement('started')}",
             {"name": "Ada", **start.params},
         )
-        await uow.confirm_started(start, row["written"])
     recorded = await store.read_stream(stream)
     assert [(e.stream_version, e.event_type) for e in recorded] == [
         (1, "crm.contacts.contact.created"),
@@ -208,20 +207,21 @@ async def test_a_stream_started_within_the_callers_own_statement_is_written_with
     assert recorded[0].metadata == METADATA
 
 
-async def test_starting_a_stream_that_exists_is_a_conflict_and_nothing_of_it_stays(
+async def test_starting_a_stream_that_exists_is_refused_and_nothing_of_it_stays(
     store: EventStore,
 ) -> None:
     stream = new_stream_id()
     await store.append(stream, 0, [contact_created(stream)], METADATA)
-    with pytest.raises(ConcurrencyConflict) as raised:
+    with pytest.raises(Refused) as raised:
         async with store.unit_of_work() as uow:
-            start = uow.start_stream(stream, [contact_created(stream)], METADATA)
-            [row] = await uow.fetch(
-                f"WITH started AS ({start.statement}) SELECT count(*) AS written FROM started",
+            start = uow.start_stream(
+                stream, [contact_created(stream), renamed(stream, "A.")], METADATA
+            )
+            await uow.fetch(
+                f"WITH started AS ({start.statement}) SELECT {start.requirement('started')}",
                 start.params,
             )
-            await uow.confirm_started(start, row["written"])
-    assert (raised.value.expected_version, raised.value.actual_version) == (0, 1)
+    assert raised.value.refusal == STREAM_EXISTS
     assert len(await store.read_stream(stream)) == 1
 
 
@@ -232,23 +232,25 @@ async def test_a_statement_run_as_a_transaction_of_its_own_keeps_all_of_it_or_no
     async with store.unit_of_work() as uow:
         await uow.connection.execute(text(f"CREATE TABLE {store.schema}.names (name text)"))
     start = store.start_stream(stream, [contact_created(stream), renamed(stream, "A.")], METADATA)
+    holds = requirement(store.schema, "CAST(:holds AS boolean)", "it does not hold")
     statement = (
         f"WITH named AS (INSERT INTO {store.schema}.names VALUES (:name)),"
         f" started AS ({start.statement})"
-        " SELECT count(*) AS written, 1 / :divisor AS checked FROM started"
+        f" SELECT count(*) AS written, {holds} FROM started"
     )
 
-    with pytest.raises(asyncpg.DivisionByZeroError):  # its last part fails: nothing stays
+    with pytest.raises(Refused) as refused:  # a requirement fails: nothing stays
         await store.fetch_as_transaction(
-            statement, {"name": "Ada", "divisor": 0, **start.params}, writes_events=True
+            statement, {"name": "Ada", "holds": False, **start.params}, writes_events=True
         )
+    assert refused.value.refusal == "it does not hold"
     assert await store.read_stream(stream) == []
     async with store.engine.connect() as connection:
         names = (await connection.execute(text(f"SELECT name FROM {store.schema}.names"))).all()
     assert names == []
 
     [row] = await store.fetch_as_transaction(
-        statement, {"name": "Ada", "divisor": 1, **start.params}, writes_events=True
+        statement, {"name": "Ada", "holds": True, **start.params}, writes_events=True
     )
     assert row["written"] == 2
     assert [e.stream_version for e in await store.read_stream(stream)] == [1, 2]

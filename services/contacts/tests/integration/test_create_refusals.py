@@ -5,17 +5,19 @@ checks itself, and a refusal leaves nothing of it behind."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_contacts.application.commands import CreateContact
-from crm_contacts.application.handlers import ContactHandlers
+from crm_contacts.adapters.custom_fields import catalogue_stream
+from crm_contacts.application.commands import CreateContact, DefineCustomField
+from crm_contacts.application.handlers import CATALOGUE_ATTEMPTS, ContactHandlers
 from crm_contacts.domain.contact import ContactDetails
 from crm_shared.caller import Caller
 from crm_shared.errors import ConcurrencyConflict
-from crm_shared.eventstore import EventStore, NewEvent
+from crm_shared.eventstore import EventStore, NewEvent, RecordedEvent
 from crm_shared.privacy import KeyEncryptionKey, SealError
 from crm_shared.privacy.keystore import SubjectKeyStore
 
@@ -76,6 +78,41 @@ async def test_a_create_that_is_kept_writes_its_row_key_identifiers_and_event(
 
     assert created.contact_id == new_id
     assert await _kept(engine, contacts_schema, new_id) == (1, 1, 2, 1)
+
+
+class ReplicaChangesFieldsAfterEachRead(EventStore):
+    """The real store, with another replica defining a custom field every time this one has
+    read the tenant's fields: between the read and the create's statement."""
+
+    other: ContactHandlers
+    reads = 0
+
+    async def read_stream(self, stream_id: str, **options: Any) -> list[RecordedEvent]:
+        history = await super().read_stream(stream_id, **options)
+        if stream_id == catalogue_stream(CALLER.tenant_id):
+            self.reads += 1
+            label = f"Region {self.reads}"
+            await self.other.define_field(DefineCustomField(CALLER, "region", label, "text"))
+        return history
+
+
+async def test_a_create_whose_custom_fields_keep_changing_gives_up_with_a_conflict(
+    engine: AsyncEngine, contacts_schema: str, key_encryption_key: str
+) -> None:
+    keys = SubjectKeyStore(contacts_schema, KeyEncryptionKey.from_base64(key_encryption_key))
+    store = ReplicaChangesFieldsAfterEachRead(engine, contacts_schema)
+    store.other = ContactHandlers(EventStore(engine, contacts_schema), keys)
+    handlers = ContactHandlers(store, keys)
+
+    with pytest.raises(ConcurrencyConflict) as raised:
+        await handlers.create(ADA)
+
+    assert raised.value.stream_id == catalogue_stream(CALLER.tenant_id)
+    assert store.reads == CATALOGUE_ATTEMPTS
+    assert (raised.value.expected_version, raised.value.actual_version) == (4, 5)
+    async with engine.connect() as connection:
+        contacts = await connection.execute(text(f'SELECT 1 FROM "{contacts_schema}".contacts'))
+        assert contacts.all() == []
 
 
 async def _kept(engine: AsyncEngine, schema: str, contact_id: str) -> tuple[int, int, int, int]:

@@ -20,6 +20,7 @@ from crm_shared.errors import ConcurrencyConflict
 from crm_shared.eventstore.commits import COMMITS
 from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.eventstore.model import EventMetadata, NewEvent, RecordedEvent
+from crm_shared.eventstore.requirements import STREAM_EXISTS, STREAM_MOVED, refusals, requirement
 from crm_shared.eventstore.schema import events, schema_map
 from crm_shared.sql import DriverReads, DriverStatements, driver_of
 
@@ -48,6 +49,7 @@ class _Statements:
     """
 
     def __init__(self, schema: str) -> None:
+        self.schema = schema
         self.append = (
             "WITH current AS ("
             " SELECT coalesce(max(stream_version), 0) AS version"
@@ -96,9 +98,7 @@ class _Statements:
             " ON CONFLICT ON CONSTRAINT events_stream_version_key DO NOTHING"
             " RETURNING stream_id"
         )
-        self.stream_version = (
-            f'SELECT coalesce(max(stream_version), 0) FROM "{schema}".events WHERE stream_id = $1'
-        )
+        self.stream_version = self.version_of("$1")
         # $3: recorded by then; NULL for now (the planner folds "$3 IS NULL" per execution).
         self.read_stream = (
             f"SELECT {_EVENT_COLUMNS}"
@@ -110,6 +110,13 @@ class _Statements:
             f"SELECT {_EVENT_COLUMNS}"
             f' FROM "{schema}".events WHERE stream_id = ANY($1::text[])'
             " ORDER BY stream_id, stream_version"
+        )
+
+    def version_of(self, stream: str) -> str:
+        """The query of a stream's version; ``stream`` is an SQL expression (a parameter)."""
+        return (
+            f'SELECT coalesce(max(stream_version), 0) FROM "{self.schema}".events'
+            f" WHERE stream_id = {stream}"
         )
 
 
@@ -171,14 +178,22 @@ class EventStore:
         """Rows of one statement (``:name`` parameters) that is a transaction of its own: one
         round trip, where a unit of work takes three (BEGIN, the statement, COMMIT). All of
         it is written or none; what must hold for it to be kept, the statement checks itself
-        (an error in it undoes it whole). Events it writes must come from ``start_stream``,
-        whose INSERT takes the transaction's id before drawing their positions."""
+        (``requirements``: ``Refused`` when one fails). Events it writes must come from
+        ``start_stream``, whose INSERT takes the transaction's id before drawing positions."""
         async with self.engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
-            rows = await DriverReads(await driver_of(connection)).fetch(statement, params)
+            with refusals:
+                rows = await DriverReads(await driver_of(connection)).fetch(statement, params)
         if writes_events:
             COMMITS.committed(self.schema)
         return rows
+
+    def stream_at(self, stream: str, version: str) -> str:
+        """A requirement (``requirements``) that the stream ``stream`` is still at ``version``
+        (SQL expressions, such as parameters): what was read before the statement holds."""
+        return requirement(
+            self.schema, f"({self._statements.version_of(stream)}) = {version}", STREAM_MOVED
+        )
 
     async def append(
         self,
@@ -224,14 +239,19 @@ class EventStore:
 class StreamStart:
     """A new stream's first events as an INSERT (``:name`` parameters) for the caller to run
     inside a statement of its own, a WITH query that writes the aggregate's rows too: the
-    command's writes in one round trip. The INSERT returns a row per event written; the caller
-    passes their number to ``UnitOfWork.confirm_started`` or, when the statement is a
-    transaction of its own (``EventStore.fetch_as_transaction``), checks it in the statement."""
+    command's writes in one round trip. The caller's statement names the INSERT's result
+    (a WITH query) and selects ``requirement`` of that name: if the stream existed, not every
+    event is written and the statement is ``Refused`` (``STREAM_EXISTS``)."""
 
     stream_id: str
     statement: str
     params: dict[str, Any]
-    events: int
+    schema: str
+
+    def requirement(self, started: str) -> str:
+        """That the WITH query ``started`` (this INSERT) wrote every event."""
+        written = f"(SELECT count(*) FROM {started}) = CAST(:stream_events AS bigint)"
+        return requirement(self.schema, written, STREAM_EXISTS)
 
 
 def _stream_start(
@@ -243,9 +263,8 @@ def _stream_start(
     if not new_events:
         raise ValueError("a stream starts with at least one event")
     rows = [(stream_id, version, event) for version, event in enumerate(new_events, start=1)]
-    return StreamStart(
-        stream_id, statements.start_streams, _start_params(rows, metadata), len(new_events)
-    )
+    params = {**_start_params(rows, metadata), "stream_events": len(rows)}
+    return StreamStart(stream_id, statements.start_streams, params, statements.schema)
 
 
 def _start_params(
@@ -284,12 +303,15 @@ class UnitOfWork:
 
         For the hottest statements of a command: it skips SQLAlchemy's statement layer, and the
         driver prepares the statement once per connection. jsonb columns come back decoded.
+        A requirement of the statement that fails (``requirements``) is ``Refused``.
         """
-        return await self._on_driver.fetch(statement, params)
+        with refusals:
+            return await self._on_driver.fetch(statement, params)
 
     async def execute(self, statement: str, params: Mapping[str, Any]) -> int:
         """Run ``statement`` as ``fetch`` does; returns the number of rows it changed."""
-        return await self._on_driver.execute(statement, params)
+        with refusals:
+            return await self._on_driver.execute(statement, params)
 
     async def append_new_streams(
         self, streams: Sequence[tuple[str, Sequence[NewEvent]]], metadata: EventMetadata
@@ -327,13 +349,6 @@ class UnitOfWork:
         start = _stream_start(self._statements, stream_id, new_events, metadata)
         self.appended = True
         return start
-
-    async def confirm_started(self, start: StreamStart, written: int) -> None:
-        """Raise ``ConcurrencyConflict`` unless all of ``start``'s events were written (the
-        stream existed: the caller's transaction must roll back)."""
-        if written != start.events:
-            actual = await self._driver.fetchval(self._statements.stream_version, start.stream_id)
-            raise ConcurrencyConflict(start.stream_id, 0, int(actual))
 
     async def append(
         self,

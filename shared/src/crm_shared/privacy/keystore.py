@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_shared.eventstore.migrate import validate_schema_name
+from crm_shared.eventstore.requirements import SUBJECT_ERASED, requirement
 from crm_shared.privacy.sealing import KeyEncryptionKey, SealError, SubjectCipher, new_data_key
 from crm_shared.sql import Reads, sql
 
@@ -27,18 +28,28 @@ PRIVACY_MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 @dataclass(frozen=True)
 class NewSubjectKey:
     """A new subject's data key and the INSERT (``:name`` parameters) that keeps it, for a
-    caller to run inside a statement of its own with the subject's first rows. The INSERT
-    returns a row if it kept the key; pass their number to ``confirm``."""
+    caller to run inside a statement of its own with the subject's first rows: the statement
+    names the INSERT's result (a WITH query) and selects ``requirement`` of that name. Run
+    alone, the INSERT returns a row if it kept the key: pass their number to ``confirm``."""
 
     subject_id: str
     key: bytes
     statement: str
     params: dict[str, Any]
+    schema: str
+
+    def requirement(self, kept: str) -> str:
+        """That the WITH query ``kept`` (this INSERT) kept the key; else the statement is
+        ``Refused`` (``SUBJECT_ERASED``): answer it with ``erased``."""
+        return requirement(self.schema, f"(SELECT count(*) FROM {kept}) = 1", SUBJECT_ERASED)
 
     def confirm(self, stored: int) -> None:
         """Raise ``SealError`` when the key was refused: the subject was erased."""
         if stored != 1:
-            raise SealError(f"{self.subject_id} was erased: it cannot be given a new key")
+            raise self.erased()
+
+    def erased(self) -> SealError:
+        return SealError(f"{self.subject_id} was erased: it cannot be given a new key")
 
 
 class SubjectKeyStore:
@@ -64,6 +75,7 @@ class SubjectKeyStore:
                 "key_tenant": tenant_id,
                 "key_wrapped": self.kek.wrap(subject_id, key),
             },
+            self.schema,
         )
 
     async def create(self, uow: UnitOfWork, tenant_id: str, subject_id: str) -> bytes:

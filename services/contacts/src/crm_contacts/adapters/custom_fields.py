@@ -6,16 +6,19 @@ from collections import OrderedDict
 
 from crm_contacts.domain.custom_fields import FieldCatalogue, FieldDefinition
 from crm_shared.contracts.contacts import REGISTRY, CustomFieldDefined
-from crm_shared.eventstore import RecordedEvent, UnitOfWork
+from crm_shared.eventstore import EventStore, RecordedEvent, UnitOfWork
 
 
 def catalogue_stream(tenant_id: str) -> str:
     return f"custom-fields:{tenant_id}:contact"
 
 
-async def load_catalogue(uow: UnitOfWork, tenant_id: str) -> tuple[FieldCatalogue, int]:
-    """The tenant's custom fields as their definition events leave them, and the version."""
-    return catalogue_from(tenant_id, await uow.read_stream(catalogue_stream(tenant_id)))
+async def load_catalogue(
+    reader: EventStore | UnitOfWork, tenant_id: str
+) -> tuple[FieldCatalogue, int]:
+    """The tenant's custom fields as their definition events leave them, and the version:
+    read in a unit of work, or on their own."""
+    return catalogue_from(tenant_id, await reader.read_stream(catalogue_stream(tenant_id)))
 
 
 def catalogue_from(tenant_id: str, history: list[RecordedEvent]) -> tuple[FieldCatalogue, int]:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_contacts.domain.contact import ERASED, Contact
@@ -108,21 +107,6 @@ class NewContactWritten:
     """Existing contacts it may duplicate, strongest match first."""
 
 
-REFUSED = "CRM01"
-"""The SQLSTATE of the contacts schema's ``require(condition, refusal)``."""
-CATALOGUE_CHANGED = "the custom-field catalogue changed"
-SUBJECT_ERASED = "the subject was erased"
-STREAM_EXISTS = "the stream exists"
-
-
-class NewContactRefused(Exception):
-    """``insert_new``'s statement kept nothing: ``refusal`` says why (one of the above)."""
-
-    def __init__(self, refusal: str) -> None:
-        super().__init__(refusal)
-        self.refusal = refusal
-
-
 Fetch = Callable[[str, Mapping[str, Any]], Awaitable[list[Any]]]
 """Runs a statement (``:name`` parameters): ``UnitOfWork.fetch`` in a transaction, or
 ``EventStore.fetch_as_transaction`` as one of its own."""
@@ -137,46 +121,34 @@ async def insert_new(
     lookup: DuplicateLookup,
     key: NewSubjectKey,
     start: StreamStart,
-    catalogue: tuple[str, int],
+    unchanged: str,
+    unchanged_params: Mapping[str, Any],
 ) -> NewContactWritten:
     """Everything a new contact writes, in one statement: its data key, row, identifiers and
     first events; with the existing contacts it may duplicate (as ``duplicate_candidates``
     finds them, the new one not among them: the statement reads the tables as they were
-    before it). The statement keeps nothing (``NewContactRefused``) unless the key and every
-    event were written and the ``catalogue`` stream (its id and the version the contact was
-    validated against) is as it was: it may run as a transaction of its own."""
+    before it). The statement is ``Refused`` and keeps nothing unless the key and every event
+    were written and the requirement ``unchanged`` (with its parameters: what the contact was
+    validated against is as it was) holds: it may run as a transaction of its own."""
     identifiers = contact.identifiers()
-    require = f'"{schema}".require'
-    try:
-        rows = await fetch(
-            f"WITH candidates AS ({_candidates_query(schema)}),"
-            f" saved AS ({_INSERT_ROW.format(schema=schema)} RETURNING {_ROW_COLUMNS}),"
-            f" identifiers AS ({_INSERT_IDENTIFIERS.format(schema=schema)}),"
-            f" keyed AS ({key.statement}),"
-            f" started AS ({start.statement})"
-            f" SELECT 0 AS n, {_ROW_COLUMNS},"
-            f" {require}((SELECT count(*) FROM keyed) = 1, '{SUBJECT_ERASED}')"
-            f" AND {require}((SELECT count(*) FROM started) = :events_started,"
-            f" '{STREAM_EXISTS}')"
-            f" AND {require}((SELECT coalesce(max(stream_version), 0)"
-            f' FROM "{schema}".events WHERE stream_id = :catalogue) = :catalogue_version,'
-            f" '{CATALOGUE_CHANGED}') AS kept FROM saved"
-            f" UNION ALL SELECT n, {_ROW_COLUMNS}, NULL FROM candidates ORDER BY n",
-            {
-                **_row_params(tenant_id, contact, at),
-                **lookup.params(),
-                **_identifier_params(identifiers),
-                **key.params,
-                **start.params,
-                "events_started": start.events,
-                "catalogue": catalogue[0],
-                "catalogue_version": catalogue[1],
-            },
-        )
-    except asyncpg.PostgresError as error:
-        if error.sqlstate == REFUSED:
-            raise NewContactRefused(str(error.message)) from None
-        raise
+    rows = await fetch(
+        f"WITH candidates AS ({_candidates_query(schema)}),"
+        f" saved AS ({_INSERT_ROW.format(schema=schema)} RETURNING {_ROW_COLUMNS}),"
+        f" identifiers AS ({_INSERT_IDENTIFIERS.format(schema=schema)}),"
+        f" keyed AS ({key.statement}),"
+        f" started AS ({start.statement})"
+        f" SELECT 0 AS n, {_ROW_COLUMNS}, {key.requirement('keyed')}"
+        f" AND {start.requirement('started')} AND {unchanged} AS kept FROM saved"
+        f" UNION ALL SELECT n, {_ROW_COLUMNS}, NULL FROM candidates ORDER BY n",
+        {
+            **_row_params(tenant_id, contact, at),
+            **lookup.params(),
+            **_identifier_params(identifiers),
+            **key.params,
+            **start.params,
+            **unchanged_params,
+        },
+    )
     contact.stored_identifiers = identifiers
     return NewContactWritten(_row(rows[0]), [_row(row) for row in rows[1:]])
 

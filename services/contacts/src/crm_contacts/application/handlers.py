@@ -44,6 +44,12 @@ from crm_shared.eventstore import (
     UnitOfWork,
     new_events,
 )
+from crm_shared.eventstore.requirements import (
+    STREAM_EXISTS,
+    STREAM_MOVED,
+    SUBJECT_ERASED,
+    Refused,
+)
 from crm_shared.privacy import SubjectCipher
 from crm_shared.privacy.keystore import NewSubjectKey, SubjectKeyStore
 
@@ -99,6 +105,8 @@ class ContactHandlers:
         self.default_region = default_region
         self.new_id = new_id
         self.catalogues = KnownCatalogues()
+        self._catalogue_unchanged = store.stream_at(":catalogue", ":catalogue_version")
+        """The requirement of a create that the custom fields are as it was validated against."""
 
     async def create(self, command: CreateContact) -> Created:
         """Write the contact, its key and its first events, and look for its duplicates: one
@@ -111,8 +119,7 @@ class ContactHandlers:
         fresh, validated = known is None, 0
         for _ in range(CATALOGUE_ATTEMPTS):
             if known is None:
-                history = await self.store.read_stream(catalogue_stream(tenant))
-                known = catalogue_from(tenant, history)
+                known = await load_catalogue(self.store, tenant)
                 self.catalogues.keep(tenant, *known)
             validated = known[1]
             try:
@@ -130,7 +137,9 @@ class ContactHandlers:
         if command.idempotency_key is None and command.works_at is None:
             new = self._new_contact(command, known)
             start = self.store.start_stream(
-                new.contact.contact_id, self._first_events(new), command.caller.event_metadata()
+                new.contact.contact_id,
+                self._versioned(new.contact, 0, new.at),
+                command.caller.event_metadata(),
             )
             fetch = partial(self.store.fetch_as_transaction, writes_events=True)
             written = await self._insert_new(fetch, command, new, start, known)
@@ -147,7 +156,7 @@ class ContactHandlers:
             )
             # Its events in the same statement as the rest, the transaction's last: see ``save``.
             start = uow.start_stream(
-                contact_id, self._first_events(new), command.caller.event_metadata()
+                contact_id, self._versioned(new.contact, 0, new.at), command.caller.event_metadata()
             )
             written = await self._insert_new(uow.fetch, command, new, start, known)
             employers = (
@@ -188,9 +197,6 @@ class ContactHandlers:
         profile = Profile.of(contact_id, contact.state, organisations)
         return _NewContact(contact, key, datetime.now(UTC), organisations, profile)
 
-    def _first_events(self, new: _NewContact) -> list[NewEvent]:
-        return self._versioned(new.contact, 0, new.at)
-
     async def _insert_new(
         self,
         fetch: read_model.Fetch,
@@ -216,13 +222,16 @@ class ContactHandlers:
                 ),
                 new.key,
                 start,
-                (catalogue_stream(tenant), known[1]),
+                self._catalogue_unchanged,
+                {"catalogue": catalogue_stream(tenant), "catalogue_version": known[1]},
             )
-        except read_model.NewContactRefused as refused:
-            if refused.refusal == read_model.CATALOGUE_CHANGED:
+        except Refused as refused:
+            if refused.refusal == STREAM_MOVED:
                 raise _CatalogueChanged from None
-            if refused.refusal == read_model.SUBJECT_ERASED:
-                new.key.confirm(0)
+            if refused.refusal == SUBJECT_ERASED:
+                raise new.key.erased() from None
+            if refused.refusal != STREAM_EXISTS:
+                raise
             actual = await self.store.stream_version(new.contact.contact_id)
             raise ConcurrencyConflict(new.contact.contact_id, 0, actual) from None
 

@@ -1,12 +1,11 @@
 """require(condition, refusal): a statement that checks what must hold for it to be kept.
 
-A create is one statement that is a transaction of its own (no BEGIN and COMMIT round trips),
-so what was checked after it and undone by a rollback (the custom fields it was validated
-against are still current, its data key and its events were written) is checked inside it:
-an error there undoes all of it.
+A command written as one statement that is a transaction of its own (no BEGIN and COMMIT
+round trips) cannot check afterwards and roll back; it checks inside itself (see
+``crm_shared.eventstore.requirements``), and the error undoes all of it.
 
-Revision ID: c0010_statement_requirements
-Revises: c0009_last_names_as_identifiers
+Revision ID: 0002_statement_requirements
+Revises: 0001_event_store
 Create Date: 2026-12-02
 """
 
@@ -14,8 +13,8 @@ from alembic import op
 
 from crm_shared.eventstore.migrate import target_schema
 
-revision = "c0010_statement_requirements"
-down_revision = "c0009_last_names_as_identifiers"
+revision = "0002_statement_requirements"
+down_revision = "0001_event_store"
 branch_labels = None
 depends_on = None
 
