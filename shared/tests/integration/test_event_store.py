@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from crm_shared.errors import ConcurrencyConflict
 from crm_shared.eventstore import EventStore
+from crm_shared.eventstore.commits import COMMITS
 from crm_shared.eventstore.requirements import STREAM_EXISTS, Refused, requirement
 from crm_shared.sql import DriverReads, driver_of
 
@@ -239,12 +240,14 @@ async def test_a_statement_run_as_a_transaction_of_its_own_keeps_all_of_it_or_no
         f" SELECT count(*) AS written, {holds} FROM started"
     )
 
+    commits = COMMITS.count(store.schema)  # what wakes the relay
     with pytest.raises(Refused) as refused:  # a requirement fails: nothing stays
         await store.fetch_as_transaction(
             statement, {"name": "Ada", "holds": False, **start.params}, writes_events=True
         )
     assert refused.value.refusal == "it does not hold"
     assert await store.read_stream(stream) == []
+    assert COMMITS.count(store.schema) == commits
     async with store.engine.connect() as connection:
         names = (await connection.execute(text(f"SELECT name FROM {store.schema}.names"))).all()
     assert names == []
@@ -254,6 +257,7 @@ async def test_a_statement_run_as_a_transaction_of_its_own_keeps_all_of_it_or_no
     )
     assert row["written"] == 2
     assert [e.stream_version for e in await store.read_stream(stream)] == [1, 2]
+    assert COMMITS.count(store.schema) == commits + 1
     async with store.engine.connect() as connection:
         names = (await connection.execute(text(f"SELECT name FROM {store.schema}.names"))).all()
     assert names == [("Ada",)]
