@@ -9,14 +9,17 @@ the statement does.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import TextClause, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 # A bind parameter as SQLAlchemy's text() reads one: ``:name``, but not a ``::type`` cast.
 _NAMED_PARAMETER = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
@@ -74,6 +77,35 @@ async def driver_of(connection: AsyncConnection) -> Any:
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None, "the connection was invalidated"
     return driver
+
+
+@asynccontextmanager
+async def pooled_driver(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """An asyncpg connection from ``engine``'s pool, outside any transaction (each statement
+    is one of its own), back in the pool when the block ends.
+
+    For the hottest statements: SQLAlchemy's connection around a pooled connection, and the
+    autocommit option on it, cost 60 us of CPU a use (measured with ``SELECT 1``: 108 us,
+    against 48 us this way), and what runs on the driver needs neither. A connection the
+    block leaves closed (the server went away) or in doubt (cancelled mid-statement) is
+    dropped from the pool rather than handed to the next caller."""
+    pooled = await engine.raw_connection()
+    driver = pooled.driver_connection
+    try:
+        yield driver
+    except BaseException as error:
+        if isinstance(error, asyncio.CancelledError) or driver is None or driver.is_closed():
+            await greenlet_spawn(pooled.invalidate, error)
+        raise
+    finally:
+        await greenlet_spawn(pooled.close)
+
+
+@asynccontextmanager
+async def pooled_reads(engine: AsyncEngine) -> AsyncIterator[DriverReads]:
+    """``DriverReads`` on a connection of ``engine``'s pool (``pooled_driver``)."""
+    async with pooled_driver(engine) as driver:
+        yield DriverReads(driver)
 
 
 class DriverReads:

@@ -22,7 +22,7 @@ from crm_shared.eventstore.migrate import validate_schema_name
 from crm_shared.eventstore.model import EventMetadata, NewEvent, RecordedEvent
 from crm_shared.eventstore.requirements import STREAM_EXISTS, STREAM_MOVED, refusals, requirement
 from crm_shared.eventstore.schema import events, schema_map
-from crm_shared.sql import DriverReads, DriverStatements, driver_of
+from crm_shared.sql import DriverStatements, driver_of, pooled_reads
 
 # Every unit of work takes its transaction id in the same round trip as its BEGIN, so before it
 # can draw any position from the identity sequence. Then any transaction that could still fill
@@ -180,10 +180,9 @@ class EventStore:
         it is written or none; what must hold for it to be kept, the statement checks itself
         (``requirements``: ``Refused`` when one fails). Events it writes must come from
         ``start_stream``, whose INSERT takes the transaction's id before drawing positions."""
-        async with self.engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        async with pooled_reads(self.engine) as reads:
             with refusals:
-                rows = await DriverReads(await driver_of(connection)).fetch(statement, params)
+                rows = await reads.fetch(statement, params)
         if writes_events:
             COMMITS.committed(self.schema)
         return rows

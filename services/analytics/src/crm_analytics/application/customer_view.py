@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm_analytics.adapters import read_model as rm
 from crm_analytics.application.generations import LiveGeneration
 from crm_shared.errors import NotFound
-from crm_shared.sql import DriverReads
+from crm_shared.sql import DriverReads, pooled_reads
 
 RELATED_LIMIT = 200
 
@@ -26,9 +26,9 @@ class CustomerViews:
         return self.live.schema
 
     async def view(self, tenant_id: str, customer_id: str, timeline_limit: int) -> dict[str, Any]:
-        async with self.engine.connect() as connection:
+        async with pooled_reads(self.engine) as reads:
             facts = await rm.customer_facts(
-                await DriverReads.on(connection),
+                reads,
                 self.schema,
                 tenant_id,
                 customer_id,
@@ -56,8 +56,7 @@ class CustomerViews:
     async def timeline(
         self, tenant_id: str, customer_id: str, limit: int, before: tuple[datetime, str] | None
     ) -> dict[str, Any]:
-        async with self.engine.connect() as connection:
-            reads = await DriverReads.on(connection)
+        async with pooled_reads(self.engine) as reads:
             current = await self._known(reads, tenant_id, customer_id)
             entries = await rm.timeline(reads, self.schema, tenant_id, current, limit + 1, before)
         return page(entries, limit)

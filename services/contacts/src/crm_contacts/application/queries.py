@@ -28,7 +28,7 @@ from crm_shared.errors import NotFound, PlatformError
 from crm_shared.eventstore import EventStore, RecordedEvent
 from crm_shared.privacy import Sealed, SubjectCipher
 from crm_shared.privacy.keystore import SubjectKeyStore
-from crm_shared.sql import DriverReads
+from crm_shared.sql import DriverReads, pooled_reads
 
 ERASED_MARK = {"old": None, "new": "[erased]"}
 """How a history shows personal changes whose key is destroyed."""
@@ -78,8 +78,7 @@ class ContactQueries:
         self.keys = keys
 
     async def get(self, tenant_id: str, contact_id: str) -> ContactRow:
-        async with self.store.engine.connect() as connection:
-            reads = await DriverReads.on(connection)
+        async with pooled_reads(self.store.engine) as reads:
             row = await read_model.get(reads, self.store.schema, tenant_id, contact_id)
         if row is None:
             raise NotFound(f"no contact {contact_id}")
@@ -250,8 +249,8 @@ class ContactQueries:
         }
 
     async def _cipher(self, contact_id: str) -> SubjectCipher:
-        async with self.store.engine.connect() as connection:
-            return await self.keys.cipher(await DriverReads.on(connection), contact_id)
+        async with pooled_reads(self.store.engine) as reads:
+            return await self.keys.cipher(reads, contact_id)
 
     async def _history(
         self, tenant_id: str, contact_id: str, moment: datetime | None
