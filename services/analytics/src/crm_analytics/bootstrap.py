@@ -22,7 +22,7 @@ from crm_analytics.entrypoints.reports_api import reports_router
 from crm_shared.background import BackgroundWork
 from crm_shared.database import database_engine
 from crm_shared.eventstore import upgrade
-from crm_shared.http import create_service_app, database_reachable
+from crm_shared.http import add_routes, create_service_app, database_reachable
 from crm_shared.http.authentication import token_verifier
 from crm_shared.settings import PlatformSettings
 
@@ -98,7 +98,7 @@ def build_app(
         lifespan=lifespan,
         auth=token_verifier(platform),
     )
-    app.include_router(customers_router(CustomerViews(engine, live)))
-    app.include_router(reports_router(Reports(engine, live)))
-    app.include_router(admin_router(engine, control))
+    add_routes(app, customers_router(CustomerViews(engine, live)))
+    add_routes(app, reports_router(Reports(engine, live)))
+    add_routes(app, admin_router(engine, control))
     return app

@@ -21,7 +21,7 @@ from crm_contacts.entrypoints.imports_api import imports_router
 from crm_shared.background import BackgroundWork
 from crm_shared.database import database_engine
 from crm_shared.eventstore import EventStore, upgrade
-from crm_shared.http import create_service_app, database_reachable
+from crm_shared.http import add_routes, create_service_app, database_reachable
 from crm_shared.http.authentication import token_verifier
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
@@ -84,9 +84,9 @@ def build_app(
     handlers = ContactHandlers(store, keys, settings.default_region, accounts=account_handlers)
     queries = ContactQueries(store, keys)
     importer = ImportHandlers(store, keys, handlers, settings.default_region)
-    app.include_router(custom_fields_router(handlers, queries))
-    app.include_router(contacts_router(handlers, queries))
-    app.include_router(privacy_router(queries))
-    app.include_router(accounts_router(account_handlers, store))
-    app.include_router(imports_router(importer))
+    add_routes(app, custom_fields_router(handlers, queries))
+    add_routes(app, contacts_router(handlers, queries))
+    add_routes(app, privacy_router(queries))
+    add_routes(app, accounts_router(account_handlers, store))
+    add_routes(app, imports_router(importer))
     return app

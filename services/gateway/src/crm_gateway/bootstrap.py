@@ -15,7 +15,7 @@ from crm_gateway.application.openapi import PublicOpenApi
 from crm_gateway.config import GatewaySettings
 from crm_gateway.domain.routes import Service
 from crm_gateway.entrypoints.api import Gatekeeper, gateway_router
-from crm_shared.http import create_service_app
+from crm_shared.http import add_routes, create_service_app
 from crm_shared.http.authentication import token_verifier
 from crm_shared.settings import PlatformSettings
 
@@ -55,6 +55,6 @@ def build_app(
         auth=verifier,
     )
     public_openapi = PublicOpenApi(app, upstreams, settings.openapi_cache_s, platform.auth_issuer)
-    app.include_router(public_openapi.router())
-    app.include_router(gateway_router(upstreams, CustomerViews(upstreams), Gatekeeper()))
+    add_routes(app, public_openapi.router())
+    add_routes(app, gateway_router(upstreams, CustomerViews(upstreams), Gatekeeper()))
     return app

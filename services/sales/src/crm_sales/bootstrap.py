@@ -36,7 +36,7 @@ from crm_shared.auth.client_credentials import ClientCredentials
 from crm_shared.background import BackgroundWork
 from crm_shared.database import database_engine
 from crm_shared.eventstore import EventStore, upgrade
-from crm_shared.http import create_service_app, database_reachable
+from crm_shared.http import add_routes, create_service_app, database_reachable
 from crm_shared.http.authentication import token_verifier
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
@@ -131,11 +131,11 @@ def build_app(
         lifespan=lifespan,
         auth=token_verifier(platform),
     )
-    app.include_router(pipelines_router(handlers, queries))
-    app.include_router(teams_router(handlers, queries))
-    app.include_router(opportunities_router(handlers, queries))
-    app.include_router(forecast_router(queries))
-    app.include_router(catalogue_router(handlers, queries))
-    app.include_router(leads_router(lead_handlers, conversions, store))
-    app.include_router(activities_router(activity_handlers, store))
+    add_routes(app, pipelines_router(handlers, queries))
+    add_routes(app, teams_router(handlers, queries))
+    add_routes(app, opportunities_router(handlers, queries))
+    add_routes(app, forecast_router(queries))
+    add_routes(app, catalogue_router(handlers, queries))
+    add_routes(app, leads_router(lead_handlers, conversions, store))
+    add_routes(app, activities_router(activity_handlers, store))
     return app

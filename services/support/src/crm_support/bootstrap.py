@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm_shared.background import BackgroundWork
 from crm_shared.database import database_engine
 from crm_shared.eventstore import EventStore, upgrade
-from crm_shared.http import create_service_app, database_reachable
+from crm_shared.http import add_routes, create_service_app, database_reachable
 from crm_shared.http.authentication import token_verifier
 from crm_shared.privacy import KeyEncryptionKey
 from crm_shared.privacy.keystore import PRIVACY_MIGRATIONS, SubjectKeyStore
@@ -112,8 +112,8 @@ def build_app(
         lifespan=lifespan,
         auth=token_verifier(platform),
     )
-    app.include_router(cases_router(cases, store))
-    app.include_router(setup_router(definitions, store))
-    app.include_router(surveys_router(cases, store, survey_key, settings.public_url))
-    app.include_router(inbound_router(mail, webhook_key))
+    add_routes(app, cases_router(cases, store))
+    add_routes(app, setup_router(definitions, store))
+    add_routes(app, surveys_router(cases, store, survey_key, settings.public_url))
+    add_routes(app, inbound_router(mail, webhook_key))
     return app

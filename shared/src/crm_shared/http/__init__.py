@@ -1,6 +1,6 @@
 """The FastAPI base of every service: health, readiness, metrics, tracing, typed errors."""
 
-from crm_shared.http.app import create_service_app
+from crm_shared.http.app import add_routes, create_service_app
 from crm_shared.http.probes import (
     Liveness,
     Readiness,
@@ -18,6 +18,7 @@ __all__ = [
     "ReadinessCheck",
     "ReadinessChecks",
     "ValidationProblem",
+    "add_routes",
     "create_service_app",
     "database_reachable",
 ]

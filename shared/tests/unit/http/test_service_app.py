@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, EmailStr, Field
 
 from crm_shared.errors import ConcurrencyConflict, NotFound, PlatformError
-from crm_shared.http import ReadinessChecks, create_service_app
+from crm_shared.http import ReadinessChecks, add_routes, create_service_app
 from crm_shared.http.requests import Expected, Who
 
 
@@ -267,3 +267,42 @@ def test_building_the_app_connects_to_nothing() -> None:
 
     build({"database": database})
     assert calls == []
+
+
+def notes_router() -> APIRouter:
+    router = APIRouter(prefix="/notes", tags=["notes"], responses={404: {"description": "Gone"}})
+
+    @router.get("/{note_id}")
+    async def read_note(note_id: int, who: Who) -> dict[str, object]:
+        return {"id": note_id, "tenant": who.tenant_id}
+
+    @router.post("", status_code=201)
+    async def write_note(body: NewContact) -> dict[str, str]:
+        return {"name": body.name}
+
+    return router
+
+
+class TestRoutesAddedToTheApp:
+    """``add_routes(app, router)`` is ``app.include_router(router)``, as the app's own routes."""
+
+    async def test_they_answer_and_are_documented_as_an_included_router_would_be(self) -> None:
+        included, added = build(), build()
+        included.include_router(notes_router())
+        add_routes(added, notes_router())
+        assert added.openapi() == included.openapi()
+        caller = {"X-Tenant-Id": "acme", "X-Actor-Id": "ada"}
+        for app in (included, added):
+            async with client(app) as http:
+                read = await http.get("/notes/7", headers=caller)
+                refused = await http.get("/notes/seven", headers=caller)
+                written = await http.post("/notes", json={"name": "N", "email": "n@x.example"})
+            assert (read.status_code, read.json()) == (200, {"id": 7, "tenant": "acme"})
+            assert refused.status_code == 422
+            assert written.status_code == 201
+
+    def test_they_are_the_apps_own_entries(self) -> None:
+        app = build()
+        add_routes(app, notes_router())
+        own_paths = {getattr(route, "path", None) for route in app.router.routes}
+        assert {"/notes/{note_id}", "/notes"} <= own_paths
