@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+from pydantic_core import from_json
 
 from crm_gateway.adapters.upstreams import Upstreams, UpstreamUnavailable
 from crm_shared.auth.access import SEES_AMOUNTS
@@ -59,7 +60,7 @@ class CustomerViews:
 def _body(answer: httpx.Response | str) -> dict[str, Any] | None:
     if isinstance(answer, str) or answer.status_code != 200:
         return None
-    body: dict[str, Any] = answer.json()
+    body: dict[str, Any] = from_json(answer.content)  # pydantic's parser: half json.loads' CPU
     return body
 
 
