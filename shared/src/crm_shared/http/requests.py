@@ -84,9 +84,10 @@ async def caller(request: Request) -> Caller:
         tenant, actor = x_tenant_id or tenant, x_actor_id or actor
     if not tenant:
         raise Forbidden("the token names no tenant")
-    access = access_of(request.url.path)
+    path = request.scope["path"]  # what the router matched; ``request.url`` parses a URL
+    access = access_of(path)
     if access and not principal.is_service and not allowed(access, request.method, principal.roles):
-        raise Forbidden(f"your roles do not allow {request.method} {request.url.path}")
+        raise Forbidden(f"your roles do not allow {request.method} {path}")
     return Caller(tenant, actor, correlation, principal.roles)
 
 
