@@ -159,6 +159,9 @@ class TraceContextMiddleware:
             for name, value in scope["headers"]
             if name.lower() in _TRACE_CONTEXT_HEADERS
         ]
+        if not carried:  # nothing to continue: the request runs in the empty context it has
+            await self.app(scope, receive, send)
+            return
         token = context.attach(context_from_headers(carried))
         try:
             await self.app(scope, receive, send)
