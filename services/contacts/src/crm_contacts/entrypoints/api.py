@@ -96,6 +96,13 @@ def from_row(row: ContactRow) -> ContactRead:
     )
 
 
+def created_answer(made: ContactCreatedRead, version: int, status_code: int) -> Response:
+    """The answer to a create, its body written once: returned as a model, FastAPI would
+    dump it, check the dump against the response model and dump that again."""
+    headers = {"ETag": etag(version), "Location": f"/contacts/{made.id}"}
+    return Response(made.model_dump_json(), status_code, headers, "application/json")
+
+
 def custom_fields_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRouter:
     router = APIRouter(prefix="/custom-fields", tags=["custom fields"])
 
@@ -151,11 +158,10 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
     async def create_contact(
         body: ContactCreate,
         who: Who,
-        response: Response,
         idempotency_key: Annotated[
             str | None, Header(description="Retries with the same key create nothing new")
         ] = None,
-    ) -> ContactCreatedRead:
+    ) -> Response:
         """Create a contact; emails are lower-cased and checked, phones stored as E.164.
 
         The answer lists existing contacts that are probably the same person.
@@ -166,18 +172,15 @@ def contacts_router(handlers: ContactHandlers, queries: ContactQueries) -> APIRo
             created = await handlers.create(CreateContact(who, details, works_at, idempotency_key))
         except AlreadyCreated as replay:
             row = await queries.get(who.tenant_id, replay.resource_id)
-            response.status_code = status.HTTP_200_OK
-            response.headers["ETag"] = etag(row.version)
-            response.headers["Location"] = f"/contacts/{row.contact_id}"
-            return ContactCreatedRead(**from_row(row).model_dump())
-        response.headers["ETag"] = etag(created.version)
-        response.headers["Location"] = f"/contacts/{created.contact_id}"
-        return ContactCreatedRead(
+            made = ContactCreatedRead(**from_row(row).model_dump())
+            return created_answer(made, row.version, status.HTTP_200_OK)
+        made = ContactCreatedRead(
             **read_body(
                 created.contact_id, created.version, created.details, False, created.at, created.at
             ).model_dump(),
             likely_duplicates=[duplicate_body(d) for d in created.likely_duplicates],
         )
+        return created_answer(made, created.version, status.HTTP_201_CREATED)
 
     @router.get("/{contact_id}/duplicates", response_model=list[LikelyDuplicateRead])
     async def contact_duplicates(contact_id: str, who: Who) -> list[LikelyDuplicateRead]:
