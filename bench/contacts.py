@@ -1,6 +1,7 @@
 """Contacts service benchmark: create-contact throughput over HTTP at 32 concurrent clients.
 
     uv run python -m bench.contacts [--seconds 20] [--clients 32] [--warmup-seconds 5]
+                                    [--workers N (default: one per core)]
 
 Starts the real service process (as ``./crm up`` does) against the local stack, drives it with
 32 concurrent HTTP clients for a fixed time (after a warm-up whose contacts stay, with the
@@ -109,8 +110,10 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="processes serving the API (CONTACTS_HTTP_WORKERS; the service's default is 1)",
+        default=len(os.sched_getaffinity(0)),
+        help="processes serving the API (CONTACTS_HTTP_WORKERS): by default one per core this"
+        " process may use, as an operator runs the service on one machine (a process uses one"
+        " core; the service's own default is 1, one per pod, scaled by replicas)",
     )
     parser.add_argument(
         "--warmup-seconds",
