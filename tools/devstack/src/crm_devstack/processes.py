@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -31,7 +32,36 @@ def cache_dir() -> Path:
     return Path(os.environ.get("CRM_CACHE_DIR", repo_root() / ".cache"))
 
 
+LISTENING_PORTS_FROM = 10000
+"""Where ``free_port`` starts looking; it stops below the kernel's range for client sockets."""
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def ephemeral_ports() -> range:
+    """The ports the kernel gives outgoing connections (Linux's setting; its default else)."""
+    try:
+        low, high = (int(n) for n in _EPHEMERAL_RANGE.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def free_port() -> int:
+    """A port nothing listens on now, below the range of client sockets.
+
+    The stack keeps its servers' ports across restarts (``state.json``), and a port in that
+    range can be taken meanwhile by any outgoing connection: a load generator hammering a
+    stopped server's port connects to itself from it (a TCP self-connection, then TIME-WAIT),
+    and the next ``crm up`` failed with "address already in use"."""
+    below = ephemeral_ports().start
+    if below - LISTENING_PORTS_FROM >= 100:
+        for port in random.sample(range(LISTENING_PORTS_FROM, below), 50):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
