@@ -109,10 +109,11 @@ async def pooled_reads(engine: AsyncEngine) -> AsyncIterator[DriverReads]:
 
 
 class DriverReads:
-    """Queries (``:name`` parameters) run on the asyncpg connection under an SQLAlchemy
-    connection, skipping SQLAlchemy's statement layer (for the hottest reads). Outside a
-    transaction each runs on its own, as each statement does under READ COMMITTED anyway.
-    Rows read by column name (``row["name"]``, ``dict(row)``); jsonb comes back decoded."""
+    """Queries (``:name`` parameters) run on an asyncpg connection, one under an SQLAlchemy
+    connection (``on``) or one from the pool (``pooled_reads``), skipping SQLAlchemy's
+    statement layer (for the hottest reads). Outside a transaction each runs on its own, as
+    each statement does under READ COMMITTED anyway. Rows read by column name
+    (``row["name"]``, ``dict(row)``); jsonb comes back decoded."""
 
     def __init__(self, driver: Any) -> None:
         self._driver = driver
