@@ -9,6 +9,7 @@ import asyncio
 import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_shared.database import database_engine
@@ -88,3 +89,16 @@ async def test_a_statement_cancelled_midway_leaves_no_connection_in_doubt(
         assert left == 0
     finally:
         await pooled.dispose()
+
+
+async def test_a_caller_that_finds_the_pool_busy_too_long_gets_the_pools_timeout(
+    database_url: str,
+) -> None:
+    busy = database_engine(PlatformSettings(database_url=database_url, db_pool_timeout_s=0.3), 1)
+    try:
+        async with pooled_driver(busy):
+            with pytest.raises(PoolTimeout):  # answered 503, as for SQLAlchemy's connections
+                await backend_of(busy)
+        assert await backend_of(busy) > 0  # and the connection went back when the block ended
+    finally:
+        await busy.dispose()
