@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +27,7 @@ from crm_analytics.domain.projection import project
 from crm_contacts import bootstrap as contacts
 from crm_contacts.config import ContactsSettings
 from crm_devstack.issuer import DevIssuer
+from crm_devstack.processes import free_port
 from crm_gateway.bootstrap import build_app
 from crm_gateway.config import GatewaySettings
 from crm_gateway.domain.routes import Service
@@ -36,6 +38,8 @@ from crm_shared.eventstore import upgrade
 from crm_shared.settings import PlatformSettings
 from crm_support import bootstrap as support
 from crm_support.config import SupportSettings
+
+from .serving import serving
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +60,9 @@ class Gateway:
 
 async def services(
     engine: AsyncEngine, database_url: str, kafka: str, name: str, issuer: DevIssuer
-) -> tuple[dict[Service, httpx.AsyncBaseTransport], dict[str, str]]:
+) -> tuple[dict[Service, FastAPI], dict[str, str]]:
+    """The four services' apps on the session's engine, each in schemas of its own, with
+    their background work switched off."""
     platform = PlatformSettings(
         DATABASE_URL=database_url,
         KAFKA_BOOTSTRAP_SERVERS=kafka,  # type: ignore[call-arg]
@@ -67,7 +73,7 @@ async def services(
     await upgrade(database_url, schemas["sales"], sales.MIGRATIONS)
     await upgrade(database_url, schemas["support"], support.MIGRATIONS)
     await upgrade(database_url, schemas["analytics"], analytics.CONTROL_MIGRATIONS)
-    apps = {
+    apps: dict[Service, FastAPI] = {
         "contacts": contacts.build_app(
             platform,
             ContactsSettings(
@@ -107,11 +113,7 @@ async def services(
             engine,
         ),
     }
-    transports: dict[Service, httpx.AsyncBaseTransport] = {
-        name: httpx.ASGITransport(app=app)  # type: ignore[misc]
-        for name, app in apps.items()
-    }
-    return transports, schemas
+    return apps, schemas
 
 
 @pytest.fixture
@@ -122,15 +124,26 @@ async def gateway(
     unique_name: str,
     dev_issuer: DevIssuer,
 ) -> AsyncIterator[Gateway]:
-    transports, schemas = await services(
-        engine, database_url, kafka_bootstrap, unique_name, dev_issuer
-    )
+    apps, schemas = await services(engine, database_url, kafka_bootstrap, unique_name, dev_issuer)
     platform = PlatformSettings(auth_issuer=dev_issuer.url)
-    app = build_app(platform, GatewaySettings(), transports)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
-    ) as api:
-        yield Gateway(api, dev_issuer, schemas)
+    async with serving(apps) as urls:
+        app = build_app(platform, gateway_settings(urls))
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+            ) as api,
+        ):
+            yield Gateway(api, dev_issuer, schemas)
+
+
+def gateway_client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+
+
+def gateway_settings(urls: Mapping[str, str], **settings: Any) -> GatewaySettings:
+    """The gateway, pointed at the services served at ``urls``."""
+    return GatewaySettings(**{f"{name}_url": url for name, url in urls.items()}, **settings)
 
 
 ENDPOINTS = [
@@ -232,28 +245,34 @@ async def test_a_service_that_is_down_is_named_and_its_circuit_opens(
     unique_name: str,
     dev_issuer: DevIssuer,
 ) -> None:
-    transports, _ = await services(engine, database_url, kafka_bootstrap, unique_name, dev_issuer)
-    del transports["analytics"]  # nothing listens where the gateway looks for it
-    settings = GatewaySettings(
-        analytics_url="http://127.0.0.1:9", upstream_timeout_s=0.5, breaker_failures=2
-    )
-    app = build_app(PlatformSettings(auth_issuer=dev_issuer.url), settings, transports)
+    apps, _ = await services(engine, database_url, kafka_bootstrap, unique_name, dev_issuer)
+    del apps["analytics"]
     acme = {"Authorization": f"Bearer {dev_issuer.mint('ada', 'acme', ['admin'])}"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
-    ) as api:
-        made = await api.post("/contacts", json={"last_name": "Hopper"}, headers=acme)
-        contact = made.json()["id"]
-        view = await api.get(f"/customers/{contact}/360", headers=acme)
-        assert view.status_code == 200
-        assert view.json()["missing"] == ["analytics"]
-        assert view.json()["record"]["last_name"] == "Hopper"
-        assert (await api.get("/kpis/pipeline", headers=acme)).status_code == 503
-        started = time.monotonic()
-        refused = await api.get("/kpis/pipeline", headers=acme)  # the circuit is open now
-        assert refused.status_code == 503
-        assert "circuit open" in refused.json()["detail"]
-        assert time.monotonic() - started < 0.25
+    async with serving(apps) as urls:
+        settings = gateway_settings(
+            {**urls, "analytics": f"http://127.0.0.1:{free_port()}"},  # nothing listens there
+            upstream_timeout_s=0.5,
+            breaker_failures=2,
+        )
+        app = build_app(PlatformSettings(auth_issuer=dev_issuer.url), settings)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+            ) as api,
+        ):
+            made = await api.post("/contacts", json={"last_name": "Hopper"}, headers=acme)
+            contact = made.json()["id"]
+            view = await api.get(f"/customers/{contact}/360", headers=acme)
+            assert view.status_code == 200
+            assert view.json()["missing"] == ["analytics"]
+            assert view.json()["record"]["last_name"] == "Hopper"
+            assert (await api.get("/kpis/pipeline", headers=acme)).status_code == 503
+            started = time.monotonic()
+            refused = await api.get("/kpis/pipeline", headers=acme)  # the circuit is open now
+            assert refused.status_code == 503
+            assert "circuit open" in refused.json()["detail"]
+            assert time.monotonic() - started < 0.25
 
 
 async def test_public_paths_need_no_token_and_unknown_paths_are_404(gateway: Gateway) -> None:
@@ -329,3 +348,17 @@ async def test_a_sized_answer_is_passed_on_whole_and_an_unsized_export_streamed_
         chunks = [chunk async for chunk in export.aiter_bytes()]
     text = b"".join(chunks).decode()
     assert all(name in text for name in names)
+
+
+async def test_an_unsized_request_body_is_streamed_up_to_the_service(gateway: Gateway) -> None:
+    api, acme = gateway.api, gateway.as_("ada", "acme", "admin")
+
+    async def body() -> AsyncIterator[bytes]:  # no Content-Length: sent chunked
+        for part in (b'{"first_name": "Grace", ', b'"last_name": "Hopper"}'):
+            yield part
+
+    made = await api.post(
+        "/contacts", content=body(), headers={**acme, "Content-Type": "application/json"}
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["last_name"] == "Hopper"

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import base64
 import os
-from typing import Any
 
 import httpx
 import pytest
-from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from pydantic import SecretStr
@@ -23,22 +21,9 @@ from crm_gateway.config import GatewaySettings
 from crm_shared.eventstore import upgrade
 from crm_shared.settings import PlatformSettings
 
+from .serving import serving
+
 pytestmark = pytest.mark.integration
-
-
-class OwnProcess:
-    """An app as if it ran in a process of its own: it sees nothing of its caller's context,
-    only the headers it receives (so the trace can only continue through ``traceparent``)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        token = otel_context.attach(otel_context.Context())
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            otel_context.detach(token)
 
 
 async def test_the_service_span_is_a_child_of_the_gateway_span(
@@ -61,20 +46,20 @@ async def test_the_service_span_is_a_child_of_the_gateway_span(
         ),
         engine,
     )
-    gateway = build_app(
-        platform,
-        GatewaySettings(contacts_url="http://contacts"),
-        {"contacts": httpx.ASGITransport(app=OwnProcess(contacts_app))},
-    )
-    global_spans.clear()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=gateway), base_url="http://gateway"
-    ) as api:
-        made = await api.post(
-            "/contacts",
-            json={"last_name": "Hopper"},
-            headers={"X-Tenant-Id": "acme", "X-Actor-Id": "ada"},
-        )
+    async with serving({"contacts": contacts_app}) as urls:  # it sees only what it receives
+        gateway = build_app(platform, GatewaySettings(contacts_url=urls["contacts"]))
+        global_spans.clear()
+        async with (
+            gateway.router.lifespan_context(gateway),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=gateway), base_url="http://gateway"
+            ) as api,
+        ):
+            made = await api.post(
+                "/contacts",
+                json={"last_name": "Hopper"},
+                headers={"X-Tenant-Id": "acme", "X-Actor-Id": "ada"},
+            )
     assert made.status_code == 201, made.text
     servers = [s for s in global_spans.get_finished_spans() if s.kind == SpanKind.SERVER]
     assert len(servers) == 2, [(s.name, s.kind) for s in global_spans.get_finished_spans()]

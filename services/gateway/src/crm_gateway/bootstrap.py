@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -20,12 +19,7 @@ from crm_shared.http.authentication import token_verifier
 from crm_shared.settings import PlatformSettings
 
 
-def build_app(
-    platform: PlatformSettings,
-    settings: GatewaySettings,
-    transports: Mapping[Service, httpx.AsyncBaseTransport] | None = None,
-) -> FastAPI:
-    """``transports``: how to reach each service (tests hand over the services' own apps)."""
+def build_app(platform: PlatformSettings, settings: GatewaySettings) -> FastAPI:
     urls: dict[Service, str] = {
         "contacts": settings.contacts_url,
         "sales": settings.sales_url,
@@ -37,7 +31,6 @@ def build_app(
         settings.upstream_timeout_s,
         settings.breaker_failures,
         settings.breaker_reset_s,
-        transports,
     )
     verifier = token_verifier(platform)
 

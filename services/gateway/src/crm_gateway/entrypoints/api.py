@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic_core import to_json
@@ -125,7 +124,7 @@ def gateway_router(upstreams: Upstreams, views: CustomerViews, gate: Gatekeeper)
                 found.service,
                 request.method,
                 f"/{path}",
-                params=httpx.QueryParams(list(request.query_params.multi_items())),
+                params=request.query_params.multi_items(),
                 headers=gate.headers(request, principal),
                 content=await request_body(request),
             )
