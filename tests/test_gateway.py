@@ -28,6 +28,7 @@ from crm_contacts import bootstrap as contacts
 from crm_contacts.config import ContactsSettings
 from crm_devstack.issuer import DevIssuer
 from crm_devstack.processes import free_port
+from crm_devstack.serving import serving
 from crm_gateway.bootstrap import build_app
 from crm_gateway.config import GatewaySettings
 from crm_gateway.domain.routes import Service
@@ -38,8 +39,6 @@ from crm_shared.eventstore import upgrade
 from crm_shared.settings import PlatformSettings
 from crm_support import bootstrap as support
 from crm_support.config import SupportSettings
-
-from .serving import serving
 
 pytestmark = pytest.mark.integration
 

@@ -16,12 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_contacts import bootstrap as contacts
 from crm_contacts.config import ContactsSettings
+from crm_devstack.serving import serving
 from crm_gateway.bootstrap import build_app
 from crm_gateway.config import GatewaySettings
 from crm_shared.eventstore import upgrade
 from crm_shared.settings import PlatformSettings
-
-from .serving import serving
 
 pytestmark = pytest.mark.integration
 

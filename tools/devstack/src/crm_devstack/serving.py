@@ -1,5 +1,5 @@
-"""Service apps served on loopback by uvicorn, inside the test's event loop: the gateway reaches
-them as it reaches the services in production, over HTTP, with its own client."""
+"""ASGI apps served on loopback by uvicorn inside the caller's event loop: for tests where one
+service reaches another as it does in production, over HTTP with its own client."""
 
 from __future__ import annotations
 
