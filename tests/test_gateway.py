@@ -4,6 +4,7 @@ down, the public paths and the one OpenAPI document."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import time
@@ -136,6 +137,24 @@ async def gateway(
             yield Gateway(api, dev_issuer, schemas)
 
 
+@pytest.fixture
+async def all_but_analytics(
+    engine: AsyncEngine,
+    database_url: str,
+    kafka_bootstrap: str,
+    unique_name: str,
+    dev_issuer: DevIssuer,
+) -> dict[Service, FastAPI]:
+    """Every service but analytics, whose address the test chooses."""
+    apps, _ = await services(engine, database_url, kafka_bootstrap, unique_name, dev_issuer)
+    del apps["analytics"]
+    return apps
+
+
+def admin_of_acme(issuer: DevIssuer) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issuer.mint('ada', 'acme', ['admin'])}"}
+
+
 def gateway_client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
 
@@ -238,15 +257,10 @@ async def test_the_360_view_joins_the_record_and_says_what_is_behind(gateway: Ga
 
 
 async def test_a_service_that_is_down_is_named_and_its_circuit_opens(
-    engine: AsyncEngine,
-    database_url: str,
-    kafka_bootstrap: str,
-    unique_name: str,
-    dev_issuer: DevIssuer,
+    all_but_analytics: dict[Service, FastAPI], dev_issuer: DevIssuer
 ) -> None:
-    apps, _ = await services(engine, database_url, kafka_bootstrap, unique_name, dev_issuer)
-    del apps["analytics"]
-    acme = {"Authorization": f"Bearer {dev_issuer.mint('ada', 'acme', ['admin'])}"}
+    apps = all_but_analytics
+    acme = admin_of_acme(dev_issuer)
     async with serving(apps) as urls:
         settings = gateway_settings(
             {**urls, "analytics": f"http://127.0.0.1:{free_port()}"},  # nothing listens there
@@ -361,3 +375,29 @@ async def test_an_unsized_request_body_is_streamed_up_to_the_service(gateway: Ga
     )
     assert made.status_code == 201, made.text
     assert made.json()["last_name"] == "Hopper"
+
+
+async def test_a_service_that_accepts_but_never_answers_is_named_missing_in_time(
+    all_but_analytics: dict[Service, FastAPI], dev_issuer: DevIssuer
+) -> None:
+    apps = all_but_analytics
+    silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    silent_port = silent.sockets[0].getsockname()[1]
+    acme = admin_of_acme(dev_issuer)
+    try:
+        async with serving(apps) as urls:
+            settings = gateway_settings(
+                {**urls, "analytics": f"http://127.0.0.1:{silent_port}"}, upstream_timeout_s=0.5
+            )
+            app = build_app(PlatformSettings(auth_issuer=dev_issuer.url), settings)
+            async with app.router.lifespan_context(app), gateway_client(app) as api:
+                made = await api.post("/contacts", json={"last_name": "Hopper"}, headers=acme)
+                started = time.monotonic()
+                view = await api.get(f"/customers/{made.json()['id']}/360", headers=acme)
+                waited = time.monotonic() - started
+    finally:
+        silent.close()
+    assert view.status_code == 200
+    assert view.json()["missing"] == ["analytics"]
+    assert view.json()["record"]["last_name"] == "Hopper"
+    assert 0.5 <= waited < 1.5  # the upstream timeout, not a hang
