@@ -22,6 +22,12 @@ from .helpers import METADATA, contact_created, new_stream_id, renamed
 pytestmark = pytest.mark.integration
 
 
+async def create_names_table(store: EventStore) -> None:
+    """A table of the test's own beside the event store, for rows written with events."""
+    async with store.unit_of_work() as uow:
+        await uow.connection.execute(text(f"CREATE TABLE {store.schema}.names (name text)"))
+
+
 async def test_appends_a_batch_as_consecutive_versions(store: EventStore) -> None:
     stream = new_stream_id()
     recorded = await store.append(
@@ -85,8 +91,7 @@ async def test_a_writer_blocked_by_an_uncommitted_append_gets_the_conflict_after
 
 async def test_read_tables_commit_or_roll_back_with_the_append(store: EventStore) -> None:
     stream = new_stream_id()
-    async with store.unit_of_work() as uow:
-        await uow.connection.execute(text(f"CREATE TABLE {store.schema}.names (name text)"))
+    await create_names_table(store)
     with pytest.raises(RuntimeError):
         async with store.unit_of_work() as uow:
             await uow.append(stream, 0, [contact_created(stream)], METADATA)
@@ -187,8 +192,7 @@ async def test_a_stream_started_within_the_callers_own_statement_is_written_with
     store: EventStore,
 ) -> None:
     stream = new_stream_id()
-    async with store.unit_of_work() as uow:
-        await uow.connection.execute(text(f"CREATE TABLE {store.schema}.names (name text)"))
+    await create_names_table(store)
     async with store.unit_of_work() as uow:
         start = uow.start_stream(
             stream, [contact_created(stream), renamed(stream, "Ada L.")], METADATA
@@ -230,8 +234,7 @@ async def test_a_statement_run_as_a_transaction_of_its_own_keeps_all_of_it_or_no
     store: EventStore,
 ) -> None:
     stream = new_stream_id()
-    async with store.unit_of_work() as uow:
-        await uow.connection.execute(text(f"CREATE TABLE {store.schema}.names (name text)"))
+    await create_names_table(store)
     start = store.start_stream(stream, [contact_created(stream), renamed(stream, "A.")], METADATA)
     holds = requirement(store.schema, "CAST(:holds AS boolean)", "it does not hold")
     statement = (

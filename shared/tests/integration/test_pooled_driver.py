@@ -5,6 +5,7 @@ is never handed to the next caller."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -21,8 +22,12 @@ pytestmark = pytest.mark.integration
 DRIVER_ERRORS = (asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.PostgresError)
 
 
-def one_connection_engine(database_url: str) -> AsyncEngine:
-    return database_engine(PlatformSettings(database_url=database_url, db_pool_timeout_s=5), 1)
+@pytest.fixture
+async def pooled(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine whose pool holds one connection, waited for at most 0.3 s."""
+    engine = database_engine(PlatformSettings(database_url=database_url, db_pool_timeout_s=0.3), 1)
+    yield engine
+    await engine.dispose()
 
 
 async def backend_of(engine: AsyncEngine) -> int:
@@ -32,73 +37,57 @@ async def backend_of(engine: AsyncEngine) -> int:
 
 
 async def test_each_statement_commits_on_its_own_and_the_connection_is_reused(
-    database_url: str, engine: AsyncEngine, schema: str
+    pooled: AsyncEngine, engine: AsyncEngine, schema: str
 ) -> None:
     async with engine.begin() as connection:
         await connection.execute(text(f'CREATE TABLE "{schema}".notes (id int)'))
-    pooled = one_connection_engine(database_url)
-    try:
-        async with pooled_driver(pooled) as driver:
-            await driver.execute(f'INSERT INTO "{schema}".notes VALUES (1)')
-            async with engine.connect() as other:  # seen by another connection at once
-                seen = await other.scalar(text(f'SELECT count(*) FROM "{schema}".notes'))
-            assert seen == 1
-        assert pooled.pool.checkedout() == 0  # type: ignore[attr-defined]
-        assert await backend_of(pooled) == await backend_of(pooled)
-    finally:
-        await pooled.dispose()
+    async with pooled_driver(pooled) as driver:
+        await driver.execute(f'INSERT INTO "{schema}".notes VALUES (1)')
+        async with engine.connect() as other:  # seen by another connection at once
+            seen = await other.scalar(text(f'SELECT count(*) FROM "{schema}".notes'))
+        assert seen == 1
+    assert pooled.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert await backend_of(pooled) == await backend_of(pooled)
 
 
 async def test_a_connection_the_server_dropped_is_not_handed_out_again(
-    database_url: str, engine: AsyncEngine
+    pooled: AsyncEngine, engine: AsyncEngine
 ) -> None:
-    pooled = one_connection_engine(database_url)
-    try:
-        dropped = await backend_of(pooled)
-        async with engine.connect() as admin:
-            await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
-        with pytest.raises(DRIVER_ERRORS):  # which one depends on when the driver notices
-            await backend_of(pooled)
-        replacement = await backend_of(pooled)  # the pool's only connection: a new one
-        assert replacement != dropped
-    finally:
-        await pooled.dispose()
+    dropped = await backend_of(pooled)
+    async with engine.connect() as admin:
+        await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
+    with pytest.raises(DRIVER_ERRORS):  # which one depends on when the driver notices
+        await backend_of(pooled)
+    replacement = await backend_of(pooled)  # the pool's only connection: a new one
+    assert replacement != dropped
 
 
 async def test_a_statement_cancelled_midway_leaves_no_connection_in_doubt(
-    database_url: str, engine: AsyncEngine
+    pooled: AsyncEngine, engine: AsyncEngine
 ) -> None:
-    pooled = one_connection_engine(database_url)
-    try:
-        busy = await backend_of(pooled)
+    busy = await backend_of(pooled)
 
-        async def sleep_long() -> None:
-            async with pooled_driver(pooled) as driver:
-                await driver.execute("SELECT pg_sleep(30)")
+    async def sleep_long() -> None:
+        async with pooled_driver(pooled) as driver:
+            await driver.execute("SELECT pg_sleep(30)")
 
-        sleeping = asyncio.create_task(sleep_long())
-        await asyncio.sleep(0.3)
-        sleeping.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await sleeping
-        assert await backend_of(pooled) != busy
-        async with engine.connect() as admin:  # and nothing of it still runs on the server
-            left = await admin.scalar(
-                text("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'")
-            )
-        assert left == 0
-    finally:
-        await pooled.dispose()
+    sleeping = asyncio.create_task(sleep_long())
+    await asyncio.sleep(0.3)
+    sleeping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sleeping
+    assert await backend_of(pooled) != busy
+    async with engine.connect() as admin:  # and nothing of it still runs on the server
+        left = await admin.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'")
+        )
+    assert left == 0
 
 
 async def test_a_caller_that_finds_the_pool_busy_too_long_gets_the_pools_timeout(
-    database_url: str,
+    pooled: AsyncEngine,
 ) -> None:
-    busy = database_engine(PlatformSettings(database_url=database_url, db_pool_timeout_s=0.3), 1)
-    try:
-        async with pooled_driver(busy):
-            with pytest.raises(PoolTimeout):  # answered 503, as for SQLAlchemy's connections
-                await backend_of(busy)
-        assert await backend_of(busy) > 0  # and the connection went back when the block ended
-    finally:
-        await busy.dispose()
+    async with pooled_driver(pooled):
+        with pytest.raises(PoolTimeout):  # answered 503, as for SQLAlchemy's connections
+            await backend_of(pooled)
+    assert await backend_of(pooled) > 0  # and the connection went back when the block ended

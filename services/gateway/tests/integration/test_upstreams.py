@@ -8,7 +8,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from crm_devstack.processes import free_port
@@ -56,7 +55,7 @@ async def test_a_body_streams_up_and_the_answer_streams_down() -> None:
     upstreams = Upstreams({"contacts": url}, 2.0, 5, 10.0)
     try:
         answer = await upstreams.stream(
-            "contacts", "POST", "/imports", params=httpx.QueryParams(), headers={}, content=chunks()
+            "contacts", "POST", "/imports", headers={}, content=chunks()
         )
         body = b"".join([chunk async for chunk in answer.aiter_raw()])
         await answer.aclose()

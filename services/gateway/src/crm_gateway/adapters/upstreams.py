@@ -96,13 +96,14 @@ class Upstreams:
         content: bytes | None = None,
     ) -> Answer:
         """The service's answer, whatever its status, read whole."""
-        response = await self._send(service, method, path, params, headers, content)
+        answer = await self.stream(
+            service, method, path, params=params, headers=headers or {}, content=content
+        )
         try:
-            with self.failures(service):  # the connection may break while the body comes
-                body = await response.read()
+            body = await answer.aread()
         finally:
-            response.release()
-        return Answer(response.status, response.headers, body)
+            await answer.aclose()
+        return Answer(answer.status_code, answer.headers, body)
 
     async def stream(
         self,
@@ -110,9 +111,9 @@ class Upstreams:
         method: str,
         path: str,
         *,
-        params: Sequence[tuple[str, str]],
+        params: Sequence[tuple[str, str]] = (),
         headers: Mapping[str, str],
-        content: bytes | AsyncIterator[bytes] | None,
+        content: bytes | AsyncIterator[bytes] | None = None,
     ) -> StreamedAnswer:
         """Like ``call``, with the request body streamed up and the answer's body left to be
         streamed down: imports and exports are large."""
