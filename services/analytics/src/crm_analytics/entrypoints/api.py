@@ -9,6 +9,7 @@ from pydantic_core import to_json
 
 from crm_analytics.application.customer_view import CustomerViews
 from crm_shared import pagination
+from crm_shared.http.direct_routes import DirectRoute
 from crm_shared.http.requests import Who
 
 
@@ -19,7 +20,7 @@ def _cursor(page: dict[str, Any]) -> dict[str, Any]:
 
 
 def customers_router(views: CustomerViews) -> APIRouter:
-    router = APIRouter(prefix="/customers", tags=["customers"])
+    router = APIRouter(prefix="/customers", tags=["customers"], route_class=DirectRoute)
 
     @router.get("/{customer_id}/360", response_model=dict[str, Any])
     async def customer_360(

@@ -19,6 +19,7 @@ from crm_shared.auth import Forbidden, Principal
 from crm_shared.auth.access import EVERYONE, RESOURCE_ACCESS, allowed
 from crm_shared.errors import NotFound
 from crm_shared.http.authentication import principal_of
+from crm_shared.http.direct_routes import DirectRoute
 
 FORWARDED_REQUEST_HEADERS = (
     "authorization",
@@ -86,7 +87,7 @@ class Gatekeeper:
 
 
 def gateway_router(upstreams: Upstreams, views: CustomerViews, gate: Gatekeeper) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=DirectRoute)
 
     @router.get(
         "/customers/{customer_id}/360",
