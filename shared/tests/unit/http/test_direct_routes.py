@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 from unittest.mock import patch
 
@@ -12,7 +13,7 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from crm_shared.caller import Caller
 from crm_shared.errors import NotFound
@@ -21,6 +22,13 @@ from crm_shared.http.direct_routes import DirectCall, DirectRoute
 from crm_shared.http.requests import Who, caller
 
 DEVELOPER = {"X-Tenant-Id": "acme", "X-Actor-Id": "ada"}
+JSON = {**DEVELOPER, "Content-Type": "application/json"}
+UTF8_JSON = {**DEVELOPER, "Content-Type": "application/json; charset=utf-8"}
+
+
+class NewNote(BaseModel):
+    text: str = Field(min_length=1)
+    pages: int = 1
 
 
 def notes_router(route_class: type[APIRoute], overrides_from: FastAPI | None = None) -> APIRouter:
@@ -52,6 +60,16 @@ def notes_router(route_class: type[APIRoute], overrides_from: FastAPI | None = N
         }
         return Response(json.dumps(answer), media_type="application/json")
 
+    @router.post("", status_code=201)
+    async def write_note(
+        body: NewNote,
+        who: Who,
+        idempotency_key: Annotated[str | None, Header(description="Retries")] = None,
+    ) -> Response:
+        """A new note."""
+        answer = {"text": body.text, "pages": body.pages, "key": idempotency_key}
+        return Response(json.dumps(answer), 201, media_type="application/json")
+
     return router
 
 
@@ -72,10 +90,30 @@ def direct_of(app: FastAPI, path: str) -> DirectCall | None:
     return route.direct
 
 
-async def answers(app: FastAPI, url: str, headers: dict[str, str]) -> tuple[int, Any]:
+async def answers(
+    app: FastAPI, url: str, headers: dict[str, str], body: bytes | None = None
+) -> tuple[int, Any]:
     async with client(app) as http:
-        answer = await http.get(url, headers=headers)
+        if body is None:
+            answer = await http.get(url, headers=headers)
+        else:
+            answer = await http.post(url, headers=headers, content=body)
     return answer.status_code, answer.json()
+
+
+@contextmanager
+def direct_answers() -> Iterator[list[bool]]:
+    """Whether each request was answered directly (True) or left to the solver (False)."""
+    answered: list[bool] = []
+    call = DirectCall.__call__
+
+    async def spy(self: DirectCall, request: Request) -> Response | None:
+        answer = await call(self, request)
+        answered.append(answer is not None)
+        return answer
+
+    with patch.object(DirectCall, "__call__", spy):
+        yield answered
 
 
 class TestAnswersAsAnAPIRoute:
@@ -95,6 +133,43 @@ class TestAnswersAsAnAPIRoute:
     ) -> None:
         direct = await answers(app_with(DirectRoute), url, headers)
         solved = await answers(app_with(APIRoute), url, headers)
+        assert direct == solved
+        assert direct[0] == status
+
+    @pytest.mark.parametrize(
+        ("body", "headers", "status"),
+        [
+            (b'{"text": "hello", "pages": 2}', JSON, 201),
+            (b'{"text": "hello"}', {**JSON, "Idempotency-Key": "k-1"}, 201),
+            (
+                b'{"text": "hello"}',
+                {**JSON, "Content-Type": "application/json; charset=utf-8"},
+                201,
+            ),
+            (b'{"text": ""}', JSON, 422),
+            (b'{"text": "hello", "pages": "many"}', JSON, 422),
+            (b'{"text": "hel', JSON, 422),
+            (b"", JSON, 422),
+            (b'{"text": "hello"}', {**DEVELOPER, "Content-Type": "text/plain"}, 422),
+            (b'{"text": "hello"}', {"Content-Type": "application/json"}, 422),
+        ],
+        ids=[
+            "body",
+            "idempotency-key",
+            "charset",
+            "short-text",
+            "bad-pages",
+            "broken-json",
+            "empty",
+            "not-json",
+            "no-caller",
+        ],
+    )
+    async def test_every_answer_to_a_body_is_the_solvers(
+        self, body: bytes, headers: dict[str, str], status: int
+    ) -> None:
+        direct = await answers(app_with(DirectRoute), "/notes", headers, body)
+        solved = await answers(app_with(APIRoute), "/notes", headers, body)
         assert direct == solved
         assert direct[0] == status
 
@@ -122,14 +197,25 @@ class TestAnswersAsAnAPIRoute:
 class TestWhichRequestsSkipTheSolver:
     async def test_one_without_a_query_string_calls_the_endpoint_directly(self) -> None:
         app = app_with(DirectRoute)
-        with patch.object(DirectCall, "__call__", autospec=True) as direct:
-            direct.return_value = Response(b"{}", media_type="application/json")
+        with direct_answers() as answered:
             async with client(app) as http:
                 plain = await http.get("/notes/n-1", headers=DEVELOPER)
                 queried = await http.get("/notes/n-1?tag=red", headers=DEVELOPER)
         assert plain.status_code == queried.status_code == 200
-        assert direct.call_count == 1
         assert queried.json()["tag"] == "red"
+        assert answered == [True, False]
+
+    async def test_a_json_body_of_the_model_is_taken_directly_anything_else_is_not(
+        self,
+    ) -> None:
+        app = app_with(DirectRoute)
+        with direct_answers() as answered:
+            async with client(app) as http:
+                made = await http.post("/notes", headers=JSON, content=b'{"text": "hi"}')
+                refused = await http.post("/notes", headers=JSON, content=b'{"text": ""}')
+                other = await http.post("/notes", headers=DEVELOPER, content=b'{"text": "hi"}')
+        assert (made.status_code, refused.status_code, other.status_code) == (201, 422, 422)
+        assert answered == [True, False, False]
 
     async def test_a_dependency_override_applies_as_it_does_for_the_solver(self) -> None:
         async def another_caller(request: Request) -> Caller:
@@ -169,12 +255,24 @@ async def yields_something(request: Request) -> AsyncIterator[str]:
 def routes_that_need_the_solver() -> APIRouter:
     router = APIRouter(route_class=DirectRoute)
 
-    @router.post("/body")
-    async def with_body(body: Body) -> Response:
+    @router.post("/list-body")
+    async def with_list_body(body: list[Body]) -> Response:
         return Response()
 
-    @router.get("/header")
-    async def with_header(x_extra: Annotated[str, Header()]) -> Response:
+    @router.post("/two-bodies")
+    async def with_two_bodies(first: Body, second: Body) -> Response:
+        return Response()
+
+    @router.post("/optional-body")
+    async def with_optional_body(body: Body | None = None) -> Response:
+        return Response()
+
+    @router.get("/required-header")
+    async def with_required_header(x_extra: Annotated[str, Header()]) -> Response:
+        return Response()
+
+    @router.get("/number-header")
+    async def with_number_header(x_extra: Annotated[int | None, Header()] = None) -> Response:
         return Response()
 
     @router.get("/number/{n}")
@@ -224,8 +322,11 @@ class TestWhichRoutesNeedTheSolver:
     @pytest.mark.parametrize(
         "path",
         [
-            "/body",
-            "/header",
+            "/list-body",
+            "/two-bodies",
+            "/optional-body",
+            "/required-header",
+            "/number-header",
             "/number/{n}",
             "/short/{s}",
             "/required",
