@@ -20,6 +20,7 @@ from crm_shared.auth.access import EVERYONE, RESOURCE_ACCESS, allowed
 from crm_shared.errors import NotFound
 from crm_shared.http.authentication import principal_of
 from crm_shared.http.direct_routes import DirectRoute
+from crm_shared.http.requests import first_headers
 
 FORWARDED_REQUEST_HEADERS = (
     "authorization",
@@ -40,6 +41,10 @@ FORWARDED_RESPONSE_HEADERS = (
     "cache-control",
     "www-authenticate",
 )
+FORWARDED = frozenset(name.encode() for name in FORWARDED_REQUEST_HEADERS)
+READ_AT_THE_GATE = FORWARDED | {b"x-tenant-id", b"x-actor-id"}
+"""What is forwarded, and the tenant and actor a service account (or a caller when tokens are
+not in use) names."""
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 CLIENT_CLOSED_REQUEST = 499
 AUTHORIZATION_HEADER = {
@@ -73,17 +78,9 @@ class Gatekeeper:
     def headers(self, request: Request, principal: Principal | None) -> dict[str, str]:
         """What the service is told: the token (it checks it too), never a tenant the caller
         names itself unless it is a service account or tokens are not in use."""
-        forwarded = {
-            name: value
-            for name in FORWARDED_REQUEST_HEADERS
-            if (value := request.headers.get(name)) is not None
-        }
-        trusts_headers = principal is None or principal.is_service
-        if trusts_headers:
-            for name in ("x-tenant-id", "x-actor-id"):
-                if (value := request.headers.get(name)) is not None:
-                    forwarded[name] = value
-        return forwarded
+        sent = first_headers(request.scope, READ_AT_THE_GATE)
+        passed_on = READ_AT_THE_GATE if principal is None or principal.is_service else FORWARDED
+        return {name.decode(): value for name, value in sent.items() if name in passed_on}
 
 
 def gateway_router(upstreams: Upstreams, views: CustomerViews, gate: Gatekeeper) -> APIRouter:
