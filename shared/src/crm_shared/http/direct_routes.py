@@ -59,9 +59,10 @@ class DirectCall:
     overrides_provider: Any
 
     async def __call__(self, request: Request) -> Response | None:
-        """The endpoint's answer; None when the request needs the solver: a query string, or
-        a body that is not JSON of the model (the solver's answer names what is wrong)."""
-        if request.scope["query_string"]:
+        """The endpoint's answer; None when the request needs the solver: a query string, a
+        body that is not JSON of the model (the solver's answer names what is wrong), or a
+        dependency overridden (``app.dependency_overrides``, in tests)."""
+        if request.scope["query_string"] or self._overridden():
             return None
         values = dict(self.defaults)
         if self.body is not None:
@@ -82,10 +83,8 @@ class DirectCall:
                     values[name] = sent
         if self.request_param is not None:
             values[self.request_param] = request
-        overrides = getattr(self.overrides_provider, "dependency_overrides", None)
         for parameter, dependency in self.dependencies:
-            call = overrides.get(dependency, dependency) if overrides else dependency
-            value = await call(request)
+            value = await dependency(request)
             if parameter is not None:
                 values[parameter] = value
         response = await self.endpoint(**values)
@@ -95,6 +94,10 @@ class DirectCall:
                 f" {type(response).__name__}"
             )
         return response
+
+    def _overridden(self) -> bool:
+        overrides: dict[Any, Any] = getattr(self.overrides_provider, "dependency_overrides", {})
+        return bool(overrides) and any(call in overrides for _, call in self.dependencies)
 
 
 class DirectRoute(APIRoute):
