@@ -1,5 +1,6 @@
-"""A process's PostgreSQL connections: a fixed pool that is reused, never churned, and a
-request that finds it busy for too long gets a 503 that says so."""
+"""A process's PostgreSQL connections: a fixed pool that is reused, never churned, the last
+returned taken first, and a request that finds it busy for too long gets a 503 that says
+so."""
 
 from __future__ import annotations
 
@@ -47,6 +48,26 @@ async def test_more_concurrent_work_than_the_pool_reuses_its_connections(
     finally:
         await engine.dispose()
     assert len(opened) == 3
+
+
+async def test_light_work_runs_on_the_connection_used_last_not_on_each_in_turn(
+    database_url: str,
+) -> None:
+    engine = engine_with(database_url, pool_size=4)
+
+    async def backend() -> int:
+        async with engine.connect() as connection:
+            pid: int = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            await asyncio.sleep(0.01)  # held while others are checked out
+            return pid
+
+    try:
+        opened_by_a_burst = set(await asyncio.gather(*(backend() for _ in range(4))))
+        one_at_a_time = {await backend() for _ in range(8)}
+    finally:
+        await engine.dispose()
+    assert len(opened_by_a_burst) == 4
+    assert len(one_at_a_time) == 1
 
 
 async def test_work_that_waits_longer_than_the_timeout_for_a_connection_fails(
