@@ -35,6 +35,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from starlette.requests import ClientDisconnect
 
+from crm_shared.http.requests import first_headers
+
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 RequestDependency = Callable[[Request], Awaitable[Any]]
 
@@ -49,8 +51,10 @@ class DirectCall:
     endpoint: Callable[..., Awaitable[Any]]
     path_params: tuple[str, ...]
     defaults: dict[str, Any]
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, bytes], ...]
     """(the endpoint's parameter, the header it reads): a header absent keeps its default"""
+    headers_read: frozenset[bytes]
+    """Those headers, and the content type when the route takes a body."""
     body: tuple[str, type[BaseModel]] | None
     """(the endpoint's parameter, the model of the JSON body it takes)"""
     request_param: str | None
@@ -65,9 +69,10 @@ class DirectCall:
         if request.scope["query_string"] or self._overridden():
             return None
         values = dict(self.defaults)
+        sent = first_headers(request.scope, self.headers_read) if self.headers_read else {}
         if self.body is not None:
             name, model = self.body
-            if not _is_json(request.headers.get("content-type")):
+            if not _is_json(sent.get(b"content-type")):
                 return None
             try:
                 values[name] = model.model_validate_json(await request.body())
@@ -76,11 +81,9 @@ class DirectCall:
         path_params = request.path_params
         for name in self.path_params:
             values[name] = path_params[name]
-        if self.headers:
-            headers = request.headers
-            for name, header in self.headers:
-                if (sent := headers.get(header)) is not None:
-                    values[name] = sent
+        for name, header in self.headers:
+            if header in sent:
+                values[name] = sent[header]
         if self.request_param is not None:
             values[self.request_param] = request
         for parameter, dependency in self.dependencies:
@@ -163,11 +166,16 @@ def direct_call(
         dependencies.append((sub.name, call))
     if len({call for _, call in dependencies}) != len(dependencies):
         return None  # FastAPI calls a dependency used twice once; keep that to the solver
+    headers = tuple(
+        (field.name, field.alias.lower().encode("latin-1")) for field in dependant.header_params
+    )
     return DirectCall(
         endpoint=endpoint,
         path_params=tuple(field.name for field in dependant.path_params),
         defaults=defaults,
-        headers=tuple((field.name, field.alias) for field in dependant.header_params),
+        headers=headers,
+        headers_read=frozenset(header for _, header in headers)
+        | ({b"content-type"} if body else set()),
         body=body,
         request_param=dependant.request_param_name,
         dependencies=tuple(dependencies),

@@ -57,6 +57,7 @@ CALLER_HEADERS: tuple[tuple[str, str], ...] = (
     ("x-correlation-id", "Ties the events this request causes to it (a new id if absent)"),
 )
 """The headers ``caller`` reads, as the OpenAPI documents name them."""
+_READ_BY_CALLER = frozenset(name.encode() for name, _ in CALLER_HEADERS)
 
 
 async def caller(request: Request) -> Caller:
@@ -101,9 +102,6 @@ def first_headers(scope: Scope, names: frozenset[bytes]) -> dict[bytes, str]:
         if name in names and name not in found:
             found[name] = value.decode("latin-1")
     return found
-
-
-_READ_BY_CALLER = frozenset(name.encode() for name, _ in CALLER_HEADERS)
 
 
 def document_headers(app: FastAPI) -> None:

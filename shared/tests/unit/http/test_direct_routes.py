@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, R
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
+from starlette.types import Message
 
 from crm_shared.caller import Caller
 from crm_shared.errors import NotFound
@@ -237,8 +238,50 @@ class TestWhichRequestsSkipTheSolver:
 
         app = create_service_app("Liar", "1.0.0", CollectorRegistry())
         add_routes(app, router)
-        async with client(app) as http:
-            assert (await http.get("/liar")).status_code == 500
+        transport = httpx.ASGITransport(app=app)  # the app's exception, not only its 500
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            with pytest.raises(TypeError, match="liar is annotated to return a Response"):
+                await http.get("/liar")
+
+    async def test_a_body_the_client_stops_sending_is_answered_as_the_solver_answers(
+        self,
+    ) -> None:
+        async def answer_to_a_cut_body(app: FastAPI) -> int:
+            messages: list[Message] = [
+                {"type": "http.request", "body": b'{"text": "he', "more_body": True},
+                {"type": "http.disconnect"},
+            ]
+            statuses: list[int] = []
+
+            async def receive() -> Message:
+                return messages.pop(0)
+
+            async def send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    statuses.append(message["status"])
+
+            headers = [(b"content-type", b"application/json"), (b"x-tenant-id", b"acme")]
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "POST",
+                "scheme": "http",
+                "path": "/notes",
+                "raw_path": b"/notes",
+                "query_string": b"",
+                "root_path": "",
+                "headers": [*headers, (b"x-actor-id", b"ada")],
+                "client": ("127.0.0.1", 1),
+                "server": ("test", 80),
+            }
+            await app(scope, receive, send)
+            return statuses[0]
+
+        with direct_answers() as answered:
+            direct = await answer_to_a_cut_body(app_with(DirectRoute))
+        assert direct == await answer_to_a_cut_body(app_with(APIRoute)) == 400
+        assert answered == [False]
 
 
 class Body(BaseModel):
