@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from starlette.requests import ClientDisconnect
 
 from crm_devstack.processes import free_port
 from crm_gateway.adapters.upstreams import Upstreams, UpstreamUnavailable
@@ -36,6 +38,21 @@ async def echo_length(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     await reader.read()  # until the gateway hangs up
     writer.close()
+
+
+async def answering(answer: bytes) -> tuple[asyncio.Server, str, list[bytes]]:
+    """A server that sends ``answer`` to every request, its URL, and the heads of the requests
+    it got."""
+    heads: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server, url = await serving(handler)
+    return server, url, heads
 
 
 async def serving(handler: object) -> tuple[asyncio.Server, str]:
@@ -100,18 +117,10 @@ async def test_a_service_that_refuses_connections_is_reported_at_once() -> None:
 
 @pytest.mark.integration
 async def test_a_cookie_a_service_sets_is_never_sent_back_with_another_callers_request() -> None:
-    heads: list[bytes] = []
-
-    async def sets_a_cookie(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        heads.append(await reader.readuntil(b"\r\n\r\n"))
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nSet-Cookie: session=ada-secret; Path=/\r\n"
-            b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
-        )
-        await writer.drain()
-        writer.close()
-
-    server, url = await serving(sets_a_cookie)
+    server, url, heads = await answering(
+        b"HTTP/1.1 200 OK\r\nSet-Cookie: session=ada-secret; Path=/\r\n"
+        b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
     # by name, as services are reached in a deployment (a client may keep no cookie of an
     # IP address's, which would hide one kept of a host's)
     upstreams = Upstreams({"contacts": url.replace("127.0.0.1", "localhost")}, 2.0, 5, 10.0)
@@ -132,16 +141,11 @@ async def test_a_cookie_a_service_sets_is_never_sent_back_with_another_callers_r
 @pytest.mark.integration
 async def test_a_service_is_never_asked_for_a_compressed_answer() -> None:
     """Answers are passed on as they come, and the caller would get a compressed one without
-    its Content-Encoding: the gateway asks for none (aiohttp asks for gzip by default)."""
-    heads: list[bytes] = []
-
-    async def answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        heads.append(await reader.readuntil(b"\r\n\r\n"))
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
-        await writer.drain()
-        writer.close()
-
-    server, url = await serving(answers)
+    its Content-Encoding: the gateway asks for none (reqwest asks for gzip, brotli, zstd and
+    deflate by default)."""
+    server, url, heads = await answering(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
     upstreams = Upstreams({"contacts": url}, 2.0, 5, 10.0)
     try:
         await upstreams.call("contacts", "GET", "/contacts/1")
@@ -166,6 +170,62 @@ async def test_an_answer_cut_off_mid_body_is_unavailable_and_counts_against_the_
             await upstreams.call("contacts", "GET", "/contacts/1")
         with pytest.raises(UpstreamUnavailable, match="circuit open"):
             await upstreams.call("contacts", "GET", "/contacts/1")
+    finally:
+        await upstreams.close()
+        server.close()
+
+
+@pytest.mark.integration
+async def test_query_parameters_and_headers_reach_the_service_as_the_caller_sent_them() -> None:
+    server, url, heads = await answering(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+    upstreams = Upstreams({"contacts": url}, 2.0, 5, 10.0)
+    params = [("tag", "vip"), ("tag", "a&b=c"), ("q", "Zoë Ünal + co"), ("empty", "")]
+    try:
+        answer = await upstreams.call(
+            "contacts", "GET", "/contacts", params=params, headers={"X-Actor-Id": "ada"}
+        )
+    finally:
+        await upstreams.close()
+        server.close()
+    request_line, *header_lines = heads[0].decode("latin-1").split("\r\n")
+    target = urlsplit(request_line.split(" ")[1])
+    assert answer.status_code == 204
+    assert target.path == "/contacts"
+    assert parse_qsl(target.query, keep_blank_values=True) == params
+    assert "x-actor-id: ada" in [line.lower() for line in header_lines]
+
+
+@pytest.mark.integration
+async def test_a_redirect_is_passed_on_to_the_caller_not_followed() -> None:
+    server, url, heads = await answering(
+        b"HTTP/1.1 303 See Other\r\nLocation: /imports/7\r\nContent-Length: 0\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    upstreams = Upstreams({"contacts": url}, 2.0, 5, 10.0)
+    try:
+        answer = await upstreams.call("contacts", "POST", "/imports", content=b"{}")
+    finally:
+        await upstreams.close()
+        server.close()
+    assert (answer.status_code, answer.headers["location"]) == (303, "/imports/7")
+    assert len(heads) == 1
+
+
+@pytest.mark.integration
+async def test_a_caller_leaving_mid_upload_is_its_own_error_not_the_services() -> None:
+    """The gateway answers 499 to a caller that stopped sending its body; the service is not
+    to blame, so its circuit stays closed."""
+    server, url = await serving(never_answers)
+    upstreams = Upstreams({"contacts": url}, 2.0, 1, 10.0)
+
+    async def cut_off() -> AsyncIterator[bytes]:
+        yield b"x" * 10_000
+        raise ClientDisconnect
+
+    try:
+        with pytest.raises(ClientDisconnect):
+            await upstreams.stream("contacts", "POST", "/imports", headers={}, content=cut_off())
+        assert upstreams.breakers["contacts"].allow()
     finally:
         await upstreams.close()
         server.close()
