@@ -53,20 +53,39 @@ def write_targets(path: Path, targets: Iterable[Target]) -> None:
             out.write(json.dumps(line) + "\n")
 
 
+OPEN_LOOP_MAX_CONNECTIONS = 512
+"""Connections an open-loop attack may open to keep its rate while answers are slow."""
+
+
 def attack(
-    repo: Path, targets: Path, clients: int, seconds: float, results: Path
+    repo: Path,
+    targets: Path,
+    clients: int,
+    seconds: float,
+    results: Path,
+    rate: int | None = None,
 ) -> dict[str, Any]:
-    """``clients`` concurrent connections, each sending as soon as its answer arrives."""
+    """``clients`` concurrent connections, each sending as soon as its answer arrives (a
+    closed loop: it measures how many the service answers); or, given a ``rate``, that many
+    requests a second sent on schedule whatever the answers (an open loop: it measures how
+    long answers take at that load), starting on ``clients`` connections and opening more, up
+    to ``OPEN_LOOP_MAX_CONNECTIONS``, when they are all waiting."""
     vegeta = str(executable(repo))
+    if rate is None:
+        pace = ["-rate=0", f"-workers={clients}", f"-max-workers={clients}"]
+    else:
+        pace = [
+            f"-rate={rate}/1s",
+            f"-workers={clients}",
+            f"-max-workers={OPEN_LOOP_MAX_CONNECTIONS}",
+        ]
     with targets.open("rb") as source, results.open("wb") as sink:
         subprocess.run(
             [
                 vegeta,
                 "attack",
                 "-format=json",
-                "-rate=0",
-                f"-workers={clients}",
-                f"-max-workers={clients}",
+                *pace,
                 f"-duration={seconds}s",
                 "-timeout=30s",
             ],
