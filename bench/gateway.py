@@ -43,6 +43,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench import results, vegeta
 from bench.stats import percentile
+from crm_devstack.cleanup import drop_run_data_now
 from crm_devstack.issuer import IssuerProcess
 from crm_devstack.platform import platform_processes
 from crm_devstack.processes import repo_root
@@ -187,8 +188,9 @@ def reads(base_url: str, headers: dict[str, str], ids: list[str]) -> Iterator[ve
         yield vegeta.Target("GET", f"{base_url}/customers/{customer}/360", headers)
 
 
-async def raw_kafka_latency(bootstrap: str, rate: float, seconds: float) -> dict[str, float]:
-    topic = f"bench-latency-{uuid.uuid4().hex[:8]}"
+async def raw_kafka_latency(
+    bootstrap: str, topic: str, rate: float, seconds: float
+) -> dict[str, float]:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await producer.start()
@@ -334,7 +336,9 @@ def main() -> None:
                     "reads_of_360_over_http": read,
                     "reads_of_360_at_a_steady_rate": {"offered_per_s": args.read_rate, **at_rate},
                     "raw_kafka_produce_to_consume": asyncio.run(
-                        raw_kafka_latency(endpoints.kafka_bootstrap_servers, args.rate, 10)
+                        raw_kafka_latency(
+                            endpoints.kafka_bootstrap_servers, f"{name}-latency", args.rate, 10
+                        )
                     ),
                     "raw_postgres_row_reads": asyncio.run(
                         raw_row_reads(dsn, f"{name}_analytics", tenant, 5)
@@ -342,6 +346,8 @@ def main() -> None:
                 }
         finally:
             issuer_process.stop()
+            # the run's schemas and topics (its name is in each), once its processes are gone
+            drop_run_data_now(endpoints.database_url, endpoints.kafka_bootstrap_servers, [name])
     report["summary"] = {
         "write_to_visible_p50_ms": visible["p50_ms"],
         "write_to_visible_p99_ms": visible["p99_ms"],

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 import psutil
 
+from crm_devstack.cleanup import drop_run_data_now
 from crm_devstack.processes import repo_root
 from crm_devstack.services import SERVICES, ServiceProcess
 from crm_devstack.stack import session_stack
@@ -73,3 +74,4 @@ def service_under_test(name: str) -> Iterator[ServiceUnderTest]:
             )
         finally:
             service.stop()
+            drop_run_data_now(endpoints.database_url, endpoints.kafka_bootstrap_servers, [schema])

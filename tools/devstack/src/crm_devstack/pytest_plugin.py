@@ -2,7 +2,8 @@
 
 Infrastructure that is already running (``./crm up``, or ``KAFKA_BOOTSTRAP_SERVERS`` and
 ``DATABASE_URL`` pointing elsewhere) is reused; what the session starts, it stops.
-Each test that needs tables gets a schema of its own, so tests never see each other's rows.
+Each test that needs tables gets a schema of its own, so tests never see each other's rows;
+the schemas and topics named after the session's unique names are dropped when it ends.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from crm_devstack.cleanup import drop_run_data_now
 from crm_devstack.stack import Endpoints, repo_root, session_stack
+
+NAMES_GIVEN: list[str] = []
+"""Every ``unique_name`` of the session: the schemas and topics carrying them are dropped when
+the session ends (``crm_devstack.cleanup``), unless ``CRM_TEST_KEEP_DATA`` is set."""
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +28,10 @@ def stack() -> Iterator[Endpoints]:
     state_dir = Path(os.environ.get("CRM_TEST_STATE_DIR", repo_root() / ".local" / "stack"))
     with session_stack(state_dir) as endpoints:
         yield endpoints
+        if not os.environ.get("CRM_TEST_KEEP_DATA"):
+            drop_run_data_now(
+                endpoints.database_url, endpoints.kafka_bootstrap_servers, NAMES_GIVEN
+            )
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +51,11 @@ def database_url(stack: Endpoints) -> str:
 
 @pytest.fixture
 def unique_name() -> str:
-    """A name no other test uses: for schemas, topics and consumer groups."""
-    return f"t{uuid.uuid4().hex[:12]}"
+    """A name no other test uses: for schemas, topics and consumer groups (dropped when the
+    session ends)."""
+    name = f"t{uuid.uuid4().hex[:12]}"
+    NAMES_GIVEN.append(name)
+    return name
 
 
 @pytest.fixture
