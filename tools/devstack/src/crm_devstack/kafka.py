@@ -148,6 +148,11 @@ class KafkaBroker(DetachedServer):
                 "-Xms256m",
                 "-Xmx512m",
                 "-XX:+UseG1GC",
+                # C1 only: C2 recompiling the broker's code took a third of a core for half a
+                # second at a time, and on a developer's two cores that paused the platform
+                # (360 reads at a steady 1,000/s stalled 100-300 ms with each burst, perf -a);
+                # a local broker's few hundred events a second need no more than C1's code
+                "-XX:TieredStopAtLevel=1",
                 "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={log_config}",
                 "-cp",
