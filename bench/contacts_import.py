@@ -128,6 +128,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
 
+    from crm_devstack.cleanup import drop_run_data_now
     from crm_devstack.services import SERVICES, ServiceProcess
     from crm_devstack.stack import session_stack
 
@@ -168,6 +169,7 @@ def main() -> None:
             relay.terminate()
             relay.wait(30)
             service.stop()
+            drop_run_data_now(endpoints.database_url, endpoints.kafka_bootstrap_servers, [schema])
     report: dict[str, Any] = {
         "import_over_http": result,
         "raw_postgres_copy": baseline,

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.appends import METADATA, contact_event
 from bench.stats import percentile
+from crm_devstack.cleanup import drop_run_data
 from crm_shared.eventstore import EventStore, upgrade
 
 ROOT = Path(__file__).parents[1]
@@ -107,6 +108,8 @@ class Pipeline:
                 await asyncio.to_thread(process.wait, 30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        # the schema and its topics (the schema's name is in theirs), once its processes are gone
+        await drop_run_data(self.database_url, self.bootstrap, [self.schema])
 
 
 async def throughput(

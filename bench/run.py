@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import appends, end_to_end, kafka_baseline, postgres_baseline
 from bench.stats import median
+from crm_devstack.cleanup import drop_run_data
 from crm_shared.eventstore import upgrade
 
 RESULTS = Path(__file__).parent / "results"
@@ -89,6 +90,7 @@ async def run(repeat: int, quick: bool, bootstrap: str, database_url: str) -> di
         )
     finally:
         await engine.dispose()
+        await drop_run_data(database_url, bootstrap, [schema])
 
     raw_kafka = results["a_raw_kafka"]["median"]["produce_consume_msgs_per_s"]
     raw_pg = results["raw_postgres_single_row_commits"]["median"]["commits_per_s"]
